@@ -1,0 +1,495 @@
+//! Configuration: the TOML file, environment overrides, defaults and validation.
+//!
+//! Every problem is a [`ConfigError`] that names the key and says what is wrong
+//! in one sentence; `main` prints it and exits with status 2.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::secret::Secret;
+
+/// The default Web API base, used when neither file nor environment names one.
+pub const DEFAULT_API_URL: &str = "https://slack.com/api/";
+
+/// One sentence naming the key and the problem.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn bad(msg: impl Into<String>) -> ConfigError {
+    ConfigError(msg.into())
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileConfig {
+    slack: FileSlack,
+    oauth: FileOauth,
+    storage: FileStorage,
+    limits: Limits,
+    images: Images,
+    metrics: FileMetrics,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileSlack {
+    app_token: Option<Secret>,
+    bot_token: Option<Secret>,
+    user_token: Option<Secret>,
+    api_url: Option<String>,
+    admins: Vec<String>,
+    connections: Option<u8>,
+    command: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileOauth {
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    redirect_url: Option<String>,
+    pkce: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileStorage {
+    path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileMetrics {
+    listen: Option<String>,
+    allow_remote: bool,
+    csv: Option<PathBuf>,
+}
+
+/// Budgets the bot keeps for itself and for members.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Commands one member may send a minute before getting one polite notice.
+    pub commands_per_minute: u32,
+    /// Slack allows 10 profile updates a minute per member (name and photo each count).
+    pub profile_updates_per_minute: u32,
+    /// `users.setPhoto` is Tier 2: about 20 a minute for the whole app.
+    pub photos_per_minute: u32,
+    /// After a write, further status changes within this many seconds are
+    /// debounced: the bot waits for the member to settle before writing again.
+    pub settle_seconds: u64,
+    /// Attempts before a transient failure is dead-lettered.
+    pub max_attempts: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { commands_per_minute: 20, profile_updates_per_minute: 10, photos_per_minute: 20, settle_seconds: 2, max_attempts: 8 }
+    }
+}
+
+/// What photos the bot accepts and how it stores them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Images {
+    /// Side of the stored square, 512–1024.
+    pub size: u32,
+    /// Largest accepted upload, bytes.
+    pub max_bytes: usize,
+    /// Largest accepted side, pixels.
+    pub max_side: u32,
+}
+
+impl Default for Images {
+    fn default() -> Self {
+        Images { size: 512, max_bytes: 10 * 1024 * 1024, max_side: 8192 }
+    }
+}
+
+/// Multi-user OAuth settings; present only when client id and secret (or PKCE) are set.
+#[derive(Debug, Clone)]
+pub struct OauthConfig {
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub redirect_url: Option<String>,
+    pub pkce: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub listen: Option<SocketAddr>,
+    pub allow_remote: bool,
+    pub csv: Option<PathBuf>,
+}
+
+/// The validated configuration the bot runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub app_token: Secret,
+    pub bot_token: Secret,
+    pub user_token: Option<Secret>,
+    /// Web API base, always ending in `/`.
+    pub api_url: Url,
+    pub admins: Vec<String>,
+    pub connections: u8,
+    /// The slash command, with its leading `/`.
+    pub command: String,
+    pub oauth: Option<OauthConfig>,
+    pub db_path: PathBuf,
+    pub limits: Limits,
+    pub images: Images,
+    pub metrics: MetricsConfig,
+}
+
+/// Reads the environment through a function so tests can feed their own.
+pub trait Env {
+    fn var(&self, key: &str) -> Option<String>;
+}
+
+/// The process environment; empty values count as unset.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Config {
+    /// Loads from `--config PATH`, else `statusinator.toml` if present, else env alone.
+    pub fn load(path: Option<&Path>, env: &dyn Env) -> Result<Config, ConfigError> {
+        let file = match path {
+            Some(p) => Some(read_file(p)?),
+            None => {
+                let default = Path::new("statusinator.toml");
+                if default.exists() {
+                    Some(read_file(default)?)
+                } else {
+                    None
+                }
+            }
+        };
+        Self::from_parts(file.unwrap_or_default(), env)
+    }
+
+    /// Parses TOML text (used by tests and `load`).
+    pub fn from_toml(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
+        let file: FileConfig = parse_toml(text, "the config")?;
+        Self::from_parts(file, env)
+    }
+
+    fn from_parts(mut f: FileConfig, env: &dyn Env) -> Result<Config, ConfigError> {
+        override_secret(&mut f.slack.app_token, env, "SLACK_APP_TOKEN");
+        override_secret(&mut f.slack.bot_token, env, "SLACK_BOT_TOKEN");
+        override_secret(&mut f.slack.user_token, env, "SLACK_USER_TOKEN");
+        override_secret(&mut f.oauth.client_secret, env, "SLACK_CLIENT_SECRET");
+        if let Some(v) = env.var("SLACK_API_URL") {
+            f.slack.api_url = Some(v);
+        }
+        if let Some(v) = env.var("SLACK_CLIENT_ID") {
+            f.oauth.client_id = Some(v);
+        }
+        if let Some(v) = env.var("SLACK_REDIRECT_URL") {
+            f.oauth.redirect_url = Some(v);
+        }
+        if let Some(v) = env.var("STATUSINATOR_DB") {
+            f.storage.path = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env.var("STATUSINATOR_ADMINS") {
+            f.slack.admins = v.split([',', ' ']).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        }
+
+        let app_token = require_token(
+            f.slack.app_token,
+            "slack.app_token",
+            "SLACK_APP_TOKEN",
+            &["xapp"],
+            "an app-level token (xapp-…) with connections:write, used for Socket Mode",
+        )?;
+        let bot_token = require_token(f.slack.bot_token, "slack.bot_token", "SLACK_BOT_TOKEN", &["xoxb"], "a bot token (xoxb-…)")?;
+        let user_token = match f.slack.user_token {
+            Some(t) if !t.is_empty() => Some(check_kind(t, "slack.user_token", "SLACK_USER_TOKEN", &["xoxp"], "a user token (xoxp-…)")?),
+            _ => None,
+        };
+
+        let api_url = parse_api_url(f.slack.api_url.as_deref().unwrap_or(DEFAULT_API_URL))?;
+
+        let connections = f.slack.connections.unwrap_or(1);
+        if !(1..=2).contains(&connections) {
+            return Err(bad(format!("slack.connections must be 1 or 2, not {connections}")));
+        }
+        let command = f.slack.command.unwrap_or_else(|| "/status-preset".into());
+        let command = if command.starts_with('/') { command } else { format!("/{command}") };
+        if command.len() < 2 || command.len() > 32 || command.contains(char::is_whitespace) {
+            return Err(bad("slack.command must be a slash command name such as /status-preset (no spaces, at most 32 characters)"));
+        }
+        for a in &f.slack.admins {
+            if !looks_like_user_id(a) {
+                return Err(bad(format!("slack.admins must list member ids such as U0123ABCD, and {a:?} is not one")));
+            }
+        }
+
+        let oauth = match f.oauth.client_id.filter(|s| !s.trim().is_empty()) {
+            None => {
+                if f.oauth.client_secret.is_some() || f.oauth.pkce {
+                    return Err(bad("oauth.client_id is missing: set SLACK_CLIENT_ID or [oauth] client_id to let members connect"));
+                }
+                None
+            }
+            Some(client_id) => {
+                if f.oauth.client_secret.is_none() && !f.oauth.pkce {
+                    return Err(bad("oauth.client_secret is missing: set SLACK_CLIENT_SECRET, or [oauth] pkce = true for a public client"));
+                }
+                if let Some(r) = &f.oauth.redirect_url {
+                    let u = Url::parse(r).map_err(|e| bad(format!("oauth.redirect_url is not a URL ({e})")))?;
+                    if u.scheme() != "https" && !(u.scheme() == "http" && is_loopback_host(&u)) {
+                        return Err(bad("oauth.redirect_url must be https://, or http://localhost with PKCE"));
+                    }
+                }
+                Some(OauthConfig {
+                    client_id,
+                    client_secret: f.oauth.client_secret,
+                    redirect_url: f.oauth.redirect_url,
+                    pkce: f.oauth.pkce,
+                })
+            }
+        };
+
+        let limits = f.limits;
+        if limits.commands_per_minute == 0 {
+            return Err(bad("limits.commands_per_minute must be at least 1"));
+        }
+        if !(1..=10).contains(&limits.profile_updates_per_minute) {
+            return Err(bad("limits.profile_updates_per_minute must be between 1 and 10 (Slack allows 10)"));
+        }
+        if !(1..=20).contains(&limits.photos_per_minute) {
+            return Err(bad("limits.photos_per_minute must be between 1 and 20 (users.setPhoto is Tier 2)"));
+        }
+        if limits.max_attempts == 0 {
+            return Err(bad("limits.max_attempts must be at least 1"));
+        }
+        let images = f.images;
+        if !(512..=1024).contains(&images.size) {
+            return Err(bad(format!("images.size must be between 512 and 1024 pixels, not {}", images.size)));
+        }
+        if images.max_bytes == 0 || images.max_bytes > 10 * 1024 * 1024 {
+            return Err(bad("images.max_bytes must be between 1 and 10485760 (10 MB)"));
+        }
+        if images.max_side < images.size || images.max_side > 8192 {
+            return Err(bad("images.max_side must be between images.size and 8192"));
+        }
+
+        let listen = match f.metrics.listen {
+            None => None,
+            Some(s) => {
+                let addr: SocketAddr =
+                    s.parse().map_err(|_| bad(format!("metrics.listen must be an address such as 127.0.0.1:9464, not {s:?}")))?;
+                if !addr.ip().is_loopback() && !f.metrics.allow_remote {
+                    return Err(bad(format!("metrics.listen {addr} is not a loopback address: set [metrics] allow_remote = true to serve metrics beyond this machine")));
+                }
+                Some(addr)
+            }
+        };
+
+        Ok(Config {
+            app_token,
+            bot_token,
+            user_token,
+            api_url,
+            admins: f.slack.admins,
+            connections,
+            command,
+            oauth,
+            db_path: f.storage.path.unwrap_or_else(|| PathBuf::from("statusinator.db")),
+            limits,
+            images,
+            metrics: MetricsConfig { listen, allow_remote: f.metrics.allow_remote, csv: f.metrics.csv },
+        })
+    }
+
+    /// The origin of the API URL (scheme, host, port), used for the authorize
+    /// link and to decide which hosts images may be downloaded from.
+    pub fn api_origin(&self) -> String {
+        self.api_url.origin().ascii_serialization()
+    }
+
+    pub fn is_admin(&self, user: &str) -> bool {
+        self.admins.iter().any(|a| a == user)
+    }
+}
+
+fn read_file(p: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(p).map_err(|e| bad(format!("--config {}: cannot read the file ({})", p.display(), plain_io(&e))))?;
+    parse_toml(&text, &p.display().to_string())
+}
+
+fn plain_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn parse_toml(text: &str, origin: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let msg = e.message().replace('\n', " ");
+        let key = e
+            .span()
+            .and_then(|s| text.get(..s.start))
+            .map(|before| {
+                let line = before.lines().count().max(1);
+                format!(" (line {line})")
+            })
+            .unwrap_or_default();
+        bad(format!("{origin}{key}: {msg}"))
+    })
+}
+
+fn override_secret(slot: &mut Option<Secret>, env: &dyn Env, var: &str) {
+    if let Some(v) = env.var(var) {
+        *slot = Some(Secret::new(v.trim()));
+    }
+}
+
+fn require_token(t: Option<Secret>, key: &str, var: &str, kinds: &[&str], what: &str) -> Result<Secret, ConfigError> {
+    match t {
+        Some(t) if !t.is_empty() => check_kind(t, key, var, kinds, what),
+        _ => Err(bad(format!("{key} is missing: set {var} or [{}] {} to {what}", section(key), field(key)))),
+    }
+}
+
+fn check_kind(t: Secret, key: &str, var: &str, kinds: &[&str], what: &str) -> Result<Secret, ConfigError> {
+    if kinds.contains(&t.kind()) && t.expose().len() > t.kind().len() + 1 {
+        Ok(t)
+    } else {
+        let got = if t.kind().starts_with("xox") || t.kind() == "xapp" {
+            format!("a {}- token", t.kind())
+        } else {
+            "something that is not a Slack token".to_string()
+        };
+        Err(bad(format!("{key} ({var}) must be {what}, but it is {got}")))
+    }
+}
+
+fn section(key: &str) -> &str {
+    key.split('.').next().unwrap_or(key)
+}
+
+fn field(key: &str) -> &str {
+    key.split('.').nth(1).unwrap_or(key)
+}
+
+fn is_loopback_host(u: &Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// True for hosts where plain `http://`/`ws://` is acceptable (tests on loopback).
+pub fn url_is_loopback(u: &Url) -> bool {
+    is_loopback_host(u)
+}
+
+fn parse_api_url(raw: &str) -> Result<Url, ConfigError> {
+    let mut s = raw.trim().to_string();
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    let u = Url::parse(&s).map_err(|e| bad(format!("slack.api_url (SLACK_API_URL) is not a URL: {e}")))?;
+    match u.scheme() {
+        "https" => Ok(u),
+        "http" if is_loopback_host(&u) => Ok(u),
+        "http" => Err(bad("slack.api_url (SLACK_API_URL) must use https:// (plain http:// is accepted only for loopback hosts)")),
+        other => Err(bad(format!("slack.api_url (SLACK_API_URL) must be an https:// URL, not {other}://"))),
+    }
+}
+
+pub fn looks_like_user_id(s: &str) -> bool {
+    s.len() >= 3
+        && s.len() <= 20
+        && (s.starts_with('U') || s.starts_with('W'))
+        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    pub struct MapEnv(pub HashMap<&'static str, &'static str>);
+    impl Env for MapEnv {
+        fn var(&self, key: &str) -> Option<String> {
+            self.0.get(key).map(|s| s.to_string())
+        }
+    }
+
+    fn env(pairs: &[(&'static str, &'static str)]) -> MapEnv {
+        MapEnv(pairs.iter().cloned().collect())
+    }
+
+    const OK: &[(&str, &str)] = &[("SLACK_APP_TOKEN", "xapp-1-A1-2-abc"), ("SLACK_BOT_TOKEN", "xoxb-1-2-abc")];
+
+    #[test]
+    fn env_alone_is_enough() {
+        let c = Config::from_toml("", &env(OK)).unwrap();
+        assert_eq!(c.api_url.as_str(), DEFAULT_API_URL);
+        assert_eq!(c.command, "/status-preset");
+        assert_eq!(c.images.size, 512);
+        assert!(c.user_token.is_none());
+    }
+
+    #[test]
+    fn missing_app_token_names_the_key() {
+        let e = Config::from_toml("", &env(&[("SLACK_BOT_TOKEN", "xoxb-1")])).unwrap_err();
+        assert!(e.0.contains("slack.app_token"), "{e}");
+        assert!(e.0.contains("SLACK_APP_TOKEN"), "{e}");
+    }
+
+    #[test]
+    fn bot_token_in_app_token_is_refused() {
+        let e = Config::from_toml("", &env(&[("SLACK_APP_TOKEN", "xoxb-1-2"), ("SLACK_BOT_TOKEN", "xoxb-1")])).unwrap_err();
+        assert!(e.0.contains("slack.app_token") && e.0.contains("xoxb"), "{e}");
+        assert!(!e.0.contains("1-2"), "token value leaked: {e}");
+    }
+
+    #[test]
+    fn http_only_for_loopback() {
+        let mut pairs = OK.to_vec();
+        pairs.push(("SLACK_API_URL", "http://127.0.0.1:4000/api"));
+        let c = Config::from_toml("", &env(&pairs)).unwrap();
+        assert_eq!(c.api_url.as_str(), "http://127.0.0.1:4000/api/");
+        assert_eq!(c.api_origin(), "http://127.0.0.1:4000");
+        pairs.pop();
+        pairs.push(("SLACK_API_URL", "http://example.com/api/"));
+        assert!(Config::from_toml("", &env(&pairs)).unwrap_err().0.contains("slack.api_url"));
+    }
+
+    #[test]
+    fn unknown_key_and_bad_values_are_named() {
+        let e = Config::from_toml("[slack]\nap_token = \"x\"\n", &env(OK)).unwrap_err();
+        assert!(e.0.contains("ap_token"), "{e}");
+        let e = Config::from_toml("[images]\nsize = 100\n", &env(OK)).unwrap_err();
+        assert!(e.0.contains("images.size"), "{e}");
+        let e = Config::from_toml("[metrics]\nlisten = \"0.0.0.0:9464\"\n", &env(OK)).unwrap_err();
+        assert!(e.0.contains("allow_remote"), "{e}");
+        let e = Config::from_toml("[slack]\nadmins = [\"bob\"]\n", &env(OK)).unwrap_err();
+        assert!(e.0.contains("slack.admins"), "{e}");
+    }
+
+    #[test]
+    fn file_values_and_env_overrides() {
+        let toml = "[slack]\napp_token = \"xapp-file\"\nbot_token = \"xoxb-file\"\nadmins = [\"U1\"]\n[storage]\npath = \"/tmp/x.db\"\n";
+        let c = Config::from_toml(toml, &env(&[("STATUSINATOR_DB", "/tmp/y.db")])).unwrap();
+        assert_eq!(c.app_token.expose(), "xapp-file");
+        assert_eq!(c.db_path, PathBuf::from("/tmp/y.db"));
+        assert!(c.is_admin("U1"));
+    }
+}

@@ -1,0 +1,2 @@
+//! Socket Mode: frames and the connection supervisor.
+pub mod envelope;

@@ -1,0 +1,447 @@
+//! The store: one sled database holding everything the bot keeps.
+//!
+//! Each kind of data has its own tree; values are serde JSON behind typed
+//! accessors so no other module juggles bytes. The `meta` tree holds the schema
+//! version; [`migrate`] brings an older database up to date at start-up.
+
+mod migrate;
+pub mod model;
+
+use std::marker::PhantomData;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::{de::DeserializeOwned, Serialize};
+
+pub use migrate::SCHEMA_VERSION;
+pub use model::*;
+
+/// Names of the trees, one per kind of data.
+pub mod trees {
+    pub const META: &str = "meta";
+    pub const PRESETS: &str = "presets";
+    pub const PHOTOS: &str = "photos";
+    pub const MEMBERS: &str = "members";
+    pub const QUEUE: &str = "queue";
+    pub const DEAD: &str = "dead_letter";
+    pub const SEEN: &str = "seen";
+    pub const TOKENS: &str = "tokens";
+    pub const RATES: &str = "rates";
+    pub const EMOJI: &str = "emoji";
+    pub const AVATARS: &str = "avatars";
+    pub const OAUTH_STATES: &str = "oauth_states";
+    pub const ALL: &[&str] = &[META, PRESETS, PHOTOS, MEMBERS, QUEUE, DEAD, SEEN, TOKENS, RATES, EMOJI, AVATARS, OAUTH_STATES];
+}
+
+/// A tree whose values are `T` as JSON.
+#[derive(Clone)]
+pub struct Typed<T> {
+    tree: sled::Tree,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: Serialize + DeserializeOwned> Typed<T> {
+    fn new(tree: sled::Tree) -> Self {
+        Typed { tree, _t: PhantomData }
+    }
+
+    pub fn get(&self, key: impl AsRef<[u8]>) -> anyhow::Result<Option<T>> {
+        match self.tree.get(key.as_ref())? {
+            None => Ok(None),
+            Some(v) => Ok(Some(decode(&v, &self.tree)?)),
+        }
+    }
+
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: &T) -> anyhow::Result<()> {
+        self.tree.insert(key.as_ref(), serde_json::to_vec(value)?)?;
+        Ok(())
+    }
+
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> anyhow::Result<Option<T>> {
+        match self.tree.remove(key.as_ref())? {
+            None => Ok(None),
+            Some(v) => Ok(Some(decode(&v, &self.tree)?)),
+        }
+    }
+
+    pub fn contains(&self, key: impl AsRef<[u8]>) -> anyhow::Result<bool> {
+        Ok(self.tree.contains_key(key.as_ref())?)
+    }
+
+    /// Atomically replaces the value with what `f` returns (None removes it).
+    /// `f` may run more than once under contention, so it must be pure.
+    pub fn update(&self, key: impl AsRef<[u8]>, mut f: impl FnMut(Option<T>) -> Option<T>) -> anyhow::Result<Option<T>> {
+        let mut err = None;
+        let out = self.tree.update_and_fetch(key.as_ref(), |old| {
+            let cur = old.and_then(|b| serde_json::from_slice::<T>(b).ok());
+            match f(cur) {
+                None => None,
+                Some(v) => match serde_json::to_vec(&v) {
+                    Ok(b) => Some(b),
+                    Err(e) => {
+                        err = Some(e);
+                        old.map(|o| o.to_vec())
+                    }
+                },
+            }
+        })?;
+        if let Some(e) = err {
+            return Err(e.into());
+        }
+        out.map(|v| decode(&v, &self.tree)).transpose()
+    }
+
+    /// Entries whose key starts with `prefix`, skipping (and logging) any that
+    /// no longer decode rather than failing the whole listing.
+    pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> anyhow::Result<Vec<(Vec<u8>, T)>> {
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix(prefix.as_ref()) {
+            let (k, v) = kv?;
+            match serde_json::from_slice(&v) {
+                Ok(t) => out.push((k.to_vec(), t)),
+                Err(e) => {
+                    tracing::warn!(tree = %String::from_utf8_lossy(&self.tree.name()), key = %String::from_utf8_lossy(&k), error = %e, "skipping undecodable entry")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn iter(&self) -> anyhow::Result<Vec<(Vec<u8>, T)>> {
+        self.scan_prefix([])
+    }
+
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+
+    pub fn raw(&self) -> &sled::Tree {
+        &self.tree
+    }
+}
+
+fn decode<T: DeserializeOwned>(v: &[u8], tree: &sled::Tree) -> anyhow::Result<T> {
+    serde_json::from_slice(v).with_context(|| format!("decoding a value in tree {}", String::from_utf8_lossy(&tree.name())))
+}
+
+/// The database and its trees. Cheap to clone (sled handles are reference counted).
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    pub meta: sled::Tree,
+    /// `member \0 emoji` → [`Preset`]
+    pub presets: Typed<Preset>,
+    /// content hash → image bytes (raw, not JSON)
+    pub photos: sled::Tree,
+    /// member → [`MemberState`]
+    pub members: Typed<MemberState>,
+    /// member → [`Job`]: at most one pending desired state per member
+    pub queue: Typed<Job>,
+    /// `member \0 time` → [`DeadJob`]
+    pub dead: Typed<DeadJob>,
+    /// envelope or event id → first seen (unix ms)
+    pub seen: Typed<u64>,
+    /// member → [`TokenRecord`]
+    pub tokens: Typed<TokenRecord>,
+    /// counter key → [`RateWindow`]
+    pub rates: Typed<RateWindow>,
+    /// emoji name → [`EmojiEntry`]
+    pub emoji: Typed<EmojiEntry>,
+    /// member → [`CachedProfile`]
+    pub avatars: Typed<CachedProfile>,
+    /// state → [`OauthState`]
+    pub oauth_states: Typed<OauthState>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`: directory 0700, files
+    /// 0600, migrations applied.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        prepare_dir(path)?;
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(8 * 1024 * 1024)
+            .flush_every_ms(Some(500))
+            .open()
+            .with_context(|| format!("opening the database at {}", path.display()))?;
+        restrict_files(path);
+        let store = Store::from_db(db)?;
+        migrate::run(&store)?;
+        Ok(store)
+    }
+
+    fn from_db(db: sled::Db) -> anyhow::Result<Store> {
+        let t = |name: &str| db.open_tree(name).with_context(|| format!("opening tree {name}"));
+        Ok(Store {
+            meta: t(trees::META)?,
+            presets: Typed::new(t(trees::PRESETS)?),
+            photos: t(trees::PHOTOS)?,
+            members: Typed::new(t(trees::MEMBERS)?),
+            queue: Typed::new(t(trees::QUEUE)?),
+            dead: Typed::new(t(trees::DEAD)?),
+            seen: Typed::new(t(trees::SEEN)?),
+            tokens: Typed::new(t(trees::TOKENS)?),
+            rates: Typed::new(t(trees::RATES)?),
+            emoji: Typed::new(t(trees::EMOJI)?),
+            avatars: Typed::new(t(trees::AVATARS)?),
+            oauth_states: Typed::new(t(trees::OAUTH_STATES)?),
+            db,
+        })
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub async fn flush(&self) -> anyhow::Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn flush_blocking(&self) -> anyhow::Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Is the database writable? (health checks)
+    pub fn writable(&self) -> bool {
+        self.meta.insert("health", now_ms().to_be_bytes().to_vec()).is_ok()
+    }
+
+    // ---- dedupe ----
+
+    /// Records `id` as handled; true if it was new. Survives restarts.
+    pub fn first_sighting(&self, id: &str) -> anyhow::Result<bool> {
+        let prev = self.seen.raw().compare_and_swap(id.as_bytes(), None as Option<&[u8]>, Some(serde_json::to_vec(&now_ms())?))?;
+        Ok(prev.is_ok())
+    }
+
+    /// Forgets ids seen more than `max_age_ms` ago; returns how many went.
+    pub fn expire_seen(&self, max_age_ms: u64) -> anyhow::Result<usize> {
+        let cutoff = now_ms().saturating_sub(max_age_ms);
+        let mut n = 0;
+        for (k, at) in self.seen.iter()? {
+            if at < cutoff {
+                self.seen.raw().remove(k)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    // ---- presets ----
+
+    pub fn preset(&self, member: &str, emoji: &str) -> anyhow::Result<Option<Preset>> {
+        self.presets.get(preset_key(member, emoji))
+    }
+
+    pub fn presets_of(&self, member: &str) -> anyhow::Result<Vec<Preset>> {
+        let mut p: Vec<Preset> = self.presets.scan_prefix(member_prefix(member))?.into_iter().map(|(_, v)| v).collect();
+        p.sort_by(|a, b| a.emoji.cmp(&b.emoji));
+        Ok(p)
+    }
+
+    pub fn has_presets(&self, member: &str) -> anyhow::Result<bool> {
+        Ok(self.presets.raw().scan_prefix(member_prefix(member)).next().transpose()?.is_some())
+    }
+
+    pub fn put_preset(&self, p: &Preset) -> anyhow::Result<()> {
+        self.presets.insert(preset_key(&p.member, &p.emoji), p)
+    }
+
+    pub fn remove_preset(&self, member: &str, emoji: &str) -> anyhow::Result<Option<Preset>> {
+        self.presets.remove(preset_key(member, emoji))
+    }
+
+    /// Members who have at least one preset.
+    pub fn members_with_presets(&self) -> anyhow::Result<usize> {
+        let mut n = 0;
+        let mut last: Option<String> = None;
+        for kv in self.presets.raw().iter() {
+            let (k, _) = kv?;
+            let m = k.split(|b| *b == 0).next().map(|m| String::from_utf8_lossy(m).to_string());
+            if m != last {
+                n += 1;
+                last = m;
+            }
+        }
+        Ok(n)
+    }
+
+    // ---- photos (content addressed) ----
+
+    /// Stores bytes under their hash (once) and returns the hash.
+    pub fn put_photo(&self, bytes: &[u8]) -> anyhow::Result<String> {
+        let hash = photo_hash(bytes);
+        if !self.photos.contains_key(hash.as_bytes())? {
+            self.photos.insert(hash.as_bytes(), bytes)?;
+        }
+        Ok(hash)
+    }
+
+    pub fn photo(&self, hash: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self.photos.get(hash.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Drops photos no preset or baseline refers to any more.
+    pub fn collect_photos(&self) -> anyhow::Result<usize> {
+        let mut live = std::collections::HashSet::new();
+        for (_, p) in self.presets.iter()? {
+            if let Some(h) = p.photo {
+                live.insert(h);
+            }
+        }
+        for (_, m) in self.members.iter()? {
+            if let Some(b) = m.baseline.and_then(|b| b.photo) {
+                live.insert(b);
+            }
+            if let Some(h) = m.applied.photo {
+                live.insert(h);
+            }
+        }
+        let mut n = 0;
+        for kv in self.photos.iter() {
+            let (k, _) = kv?;
+            if !live.contains(&*String::from_utf8_lossy(&k)) {
+                self.photos.remove(k)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    // ---- members ----
+
+    pub fn member(&self, member: &str) -> anyhow::Result<MemberState> {
+        Ok(self.members.get(member)?.unwrap_or_default())
+    }
+
+    pub fn update_member(&self, member: &str, f: impl Fn(&mut MemberState)) -> anyhow::Result<MemberState> {
+        let out = self.members.update(member, |old| {
+            let mut m = old.unwrap_or_default();
+            f(&mut m);
+            Some(m)
+        })?;
+        Ok(out.unwrap_or_default())
+    }
+
+    // ---- dead letters ----
+
+    pub fn dead_letter(&self, job: &Job, reason: &str) -> anyhow::Result<()> {
+        let key = format!("{}\0{:020}", job.member, now_ms());
+        self.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.to_string(), at_ms: now_ms() })
+    }
+}
+
+pub fn preset_key(member: &str, emoji: &str) -> Vec<u8> {
+    let mut k = member_prefix(member);
+    k.extend_from_slice(emoji.as_bytes());
+    k
+}
+
+pub fn member_prefix(member: &str) -> Vec<u8> {
+    let mut k = member.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+pub fn photo_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+#[cfg(unix)]
+fn prepare_dir(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !path.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .with_context(|| format!("creating the database directory {}", path.display()))?;
+    } else if path.is_dir() {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn prepare_dir(path: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(path)?;
+    Ok(())
+}
+
+/// sled creates its files with the process umask; tighten them to 0600.
+#[cfg(unix)]
+fn restrict_files(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fn walk(p: &Path) {
+        if let Ok(rd) = std::fs::read_dir(p) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700));
+                    walk(&p);
+                } else {
+                    let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+                }
+            }
+        }
+    }
+    walk(path);
+}
+
+#[cfg(not(unix))]
+fn restrict_files(_: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_per_member_and_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("db")).unwrap();
+        for (m, e) in [("U1", "palm_tree"), ("U1", "car"), ("U2", "palm_tree"), ("U10", "x")] {
+            s.put_preset(&Preset::new(m, e)).unwrap();
+        }
+        let got: Vec<_> = s.presets_of("U1").unwrap().into_iter().map(|p| p.emoji).collect();
+        assert_eq!(got, vec!["car", "palm_tree"]);
+        assert_eq!(s.members_with_presets().unwrap(), 3);
+        assert!(s.remove_preset("U1", "car").unwrap().is_some());
+        assert_eq!(s.presets_of("U1").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn first_sighting_is_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("db")).unwrap();
+        assert!(s.first_sighting("Ev1").unwrap());
+        assert!(!s.first_sighting("Ev1").unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let s = Store::open(&path).unwrap();
+        s.flush_blocking().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o700);
+        for e in std::fs::read_dir(&path).unwrap().flatten() {
+            if e.path().is_file() {
+                assert_eq!(e.metadata().unwrap().permissions().mode() & 0o077, 0, "{:?}", e.path());
+            }
+        }
+    }
+}
