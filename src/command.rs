@@ -1,1 +1,816 @@
-//! placeholder: being written
+//! The words members type, by `/status-preset` or by DM: one grammar for both, and the help text.
+//!
+//! Both the help text here and the app manifest ([`crate::manifest`]) are built from the files in
+//! `slash-commands/`, so what Slack's autocomplete shows, what `help` says and what the parser
+//! accepts cannot drift apart (tests check all three). Parsing only reads words: canonicalising
+//! emoji, checking who is an admin and acting are the handlers' job.
+//!
+//! The slash command is registered with `should_escape = true`, so Slack sends `&`, `<`, `>` as
+//! entities, mentions as `<@U123|name>` and links as `<url|label>`; DM text arrives the same way.
+//! The parser undoes that where it matters (display names, the connect URL, the purge member).
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// The slash command's name when the config does not rename it.
+pub const DEFAULT_COMMAND_NAME: &str = "/status-preset";
+
+/// Slack refuses longer display names.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 80;
+
+/// Every file in `slash-commands/`. A test in `tests/manifest.rs` fails if a file there is
+/// missing from this list, since `include_str!` cannot list a directory.
+const SOURCES: &[&str] = &[include_str!("../slash-commands/status-preset.toml")];
+
+/// The words the grammar accepts, in help order; also the candidates for "did you mean".
+const WORDS: &[&str] =
+    &["help", "list", "add", "photo", "remove", "pause", "resume", "restore", "status", "connect", "disconnect", "stats", "purge"];
+
+/// Echoed input is cut to this many characters so a pasted essay does not come back whole.
+const ECHO_CHARS: usize = 40;
+
+/// One file of `slash-commands/`: a slash command as registered in the manifest, plus its
+/// subcommands for the help text.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlashCommand {
+    pub command: String,
+    pub description: String,
+    pub usage_hint: String,
+    pub should_escape: bool,
+    pub subcommands: Vec<Subcommand>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subcommand {
+    /// What follows the command name, e.g. `add :emoji: Display Name`; its first word is the name.
+    pub usage: String,
+    /// One line of mrkdwn.
+    pub summary: String,
+    pub admin: bool,
+}
+
+impl Subcommand {
+    /// The word that selects this subcommand.
+    pub fn name(&self) -> &str {
+        self.usage.split_whitespace().next().unwrap_or("")
+    }
+}
+
+/// Reads one `slash-commands/*.toml` file.
+pub fn parse_slash_command(toml_text: &str) -> Result<SlashCommand, toml::de::Error> {
+    toml::from_str(toml_text)
+}
+
+/// Every slash command in `slash-commands/`, in [`SOURCES`] order.
+pub fn slash_commands() -> &'static [SlashCommand] {
+    static PARSED: OnceLock<Vec<SlashCommand>> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        // The files are compiled in, not read at run time; the `embedded_slash_commands_parse`
+        // test proves they parse, so this expect cannot fire in a built binary.
+        SOURCES.iter().map(|text| parse_slash_command(text).expect("slash-commands/*.toml parses")).collect()
+    })
+}
+
+fn status_preset() -> &'static SlashCommand {
+    // Compiled-in data again; `embedded_slash_commands_parse` proves this file is embedded.
+    slash_commands().iter().find(|c| c.command == DEFAULT_COMMAND_NAME).expect("slash-commands/status-preset.toml is embedded")
+}
+
+/// What a member asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    List,
+    /// `emoji` is the token without colons, lowercased (`palm_tree`, `+1::skin-tone-2`), or a raw
+    /// unicode emoji (`🌴`); canonicalising it is the emoji module's job.
+    Add {
+        emoji: String,
+        name: String,
+    },
+    Photo {
+        emoji: String,
+    },
+    Remove {
+        emoji: String,
+    },
+    Pause,
+    Resume,
+    Restore,
+    Status,
+    /// A URL or a bare code, with Slack's `<…>` link wrapping and entities undone.
+    Connect {
+        code: Option<String>,
+    },
+    Disconnect,
+    Stats,
+    /// A member ID such as `U123` or `W123`.
+    Purge {
+        member: String,
+    },
+}
+
+impl Command {
+    /// Only members listed in `[slack] admins` may run these.
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Command::Stats | Command::Purge { .. })
+    }
+
+    /// The word that selects this command (for logs and metrics labels).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Help => "help",
+            Command::List => "list",
+            Command::Add { .. } => "add",
+            Command::Photo { .. } => "photo",
+            Command::Remove { .. } => "remove",
+            Command::Pause => "pause",
+            Command::Resume => "resume",
+            Command::Restore => "restore",
+            Command::Status => "status",
+            Command::Connect { .. } => "connect",
+            Command::Disconnect => "disconnect",
+            Command::Stats => "stats",
+            Command::Purge { .. } => "purge",
+        }
+    }
+}
+
+/// Why the text is not a command. `Display` renders it for the default command name; use
+/// [`ParseError::render`] with the configured one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The first word is no subcommand; `suggestion` is the nearest one within two edits.
+    Unknown {
+        word: String,
+        suggestion: Option<&'static str>,
+    },
+    /// Words after a subcommand that takes fewer.
+    UnexpectedWords {
+        sub: &'static str,
+    },
+    MissingEmoji {
+        sub: &'static str,
+    },
+    /// `token` is what stood where the emoji should be.
+    BadEmoji {
+        sub: &'static str,
+        token: String,
+    },
+    MissingName,
+    /// `reason` is [`validate_display_name`]'s sentence.
+    BadName {
+        reason: String,
+    },
+    MissingMember,
+    /// Not a mention picked from Slack's autocomplete nor a member ID.
+    BadMember {
+        token: String,
+    },
+}
+
+impl ParseError {
+    /// The subcommand whose usage explains the fix; `None` when the word itself was unknown.
+    pub fn subcommand(&self) -> Option<&'static str> {
+        match self {
+            ParseError::Unknown { .. } => None,
+            ParseError::UnexpectedWords { sub } | ParseError::MissingEmoji { sub } | ParseError::BadEmoji { sub, .. } => Some(sub),
+            ParseError::MissingName | ParseError::BadName { .. } => Some("add"),
+            ParseError::MissingMember | ParseError::BadMember { .. } => Some("purge"),
+        }
+    }
+
+    /// The problem in one sentence (mrkdwn), without the usage.
+    pub fn problem(&self) -> String {
+        match self {
+            ParseError::Unknown { word, suggestion } => {
+                let mut s = format!("I don't know `{}`.", echo(word));
+                if let Some(suggestion) = suggestion {
+                    s.push_str(&format!(" Did you mean `{suggestion}`?"));
+                }
+                s
+            }
+            ParseError::UnexpectedWords { sub } => match *sub {
+                "photo" | "remove" => format!("`{sub}` takes just one emoji."),
+                "connect" => "`connect` takes just one thing: the address your browser landed on, or the code.".to_string(),
+                "purge" => "`purge` takes just one member.".to_string(),
+                _ => format!("`{sub}` takes nothing after it."),
+            },
+            ParseError::MissingEmoji { sub } => format!("`{sub}` needs an emoji, written between colons like `:palm_tree:`."),
+            ParseError::BadEmoji { token, .. } => {
+                let bare = token.trim_matches(':');
+                if !bare.is_empty() && bare.chars().all(is_emoji_name_char) {
+                    format!("Emoji go between colons: write `:{}:`, not `{}`.", echo(bare), echo(token))
+                } else {
+                    format!("`{}` isn't an emoji: emoji go between colons, like `:palm_tree:`.", echo(token))
+                }
+            }
+            ParseError::MissingName => "`add` needs the display name after the emoji.".to_string(),
+            ParseError::BadName { reason } => reason.clone(),
+            ParseError::MissingMember => "`purge` needs a member: type `@` and pick them from the list Slack offers.".to_string(),
+            ParseError::BadMember { token } => {
+                format!("I can't tell which member `{}` is: type `@` and pick them from the list Slack offers.", echo(token))
+            }
+        }
+    }
+
+    /// What the member reads: the problem, then how to write the command, using the configured
+    /// command name (an empty name gives usage without it, as typed in a DM).
+    pub fn render(&self, command_name: &str) -> String {
+        match self.subcommand() {
+            Some(sub) => format!("{}\n{}", self.problem(), usage_of(sub, command_name)),
+            None => format!("{}\n\n{}", self.problem(), usage(command_name)),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(DEFAULT_COMMAND_NAME))
+    }
+}
+
+/// Parses the text after the slash command's name, or a DM's text (an opening mention of the bot
+/// is skipped). Empty text is [`Command::Help`]; subcommand words are case-insensitive.
+pub fn parse(text: &str) -> Result<Command, ParseError> {
+    let text = strip_leading_mention(text.trim());
+    let (word, rest) = split_token(text);
+    if word.is_empty() {
+        return Ok(Command::Help);
+    }
+    let lower = word.to_lowercase();
+    match lower.as_str() {
+        // Whatever follows `help` is still a request for help.
+        "help" => Ok(Command::Help),
+        "list" => no_more("list", rest, Command::List),
+        "pause" => no_more("pause", rest, Command::Pause),
+        "resume" => no_more("resume", rest, Command::Resume),
+        "restore" => no_more("restore", rest, Command::Restore),
+        "status" => no_more("status", rest, Command::Status),
+        "disconnect" => no_more("disconnect", rest, Command::Disconnect),
+        "stats" => no_more("stats", rest, Command::Stats),
+        "add" => parse_add(rest),
+        "photo" => Ok(Command::Photo { emoji: one_emoji("photo", rest)? }),
+        "remove" => Ok(Command::Remove { emoji: one_emoji("remove", rest)? }),
+        "connect" => parse_connect(rest),
+        "purge" => parse_purge(rest),
+        _ => Err(ParseError::Unknown { word: word.to_string(), suggestion: did_you_mean(&lower) }),
+    }
+}
+
+fn no_more(sub: &'static str, rest: &str, command: Command) -> Result<Command, ParseError> {
+    if rest.is_empty() {
+        Ok(command)
+    } else {
+        Err(ParseError::UnexpectedWords { sub })
+    }
+}
+
+fn parse_add(rest: &str) -> Result<Command, ParseError> {
+    let (token, name) = split_token(rest);
+    if token.is_empty() {
+        return Err(ParseError::MissingEmoji { sub: "add" });
+    }
+    let emoji = parse_emoji("add", token)?;
+    if name.is_empty() {
+        return Err(ParseError::MissingName);
+    }
+    let name = validate_display_name(&plain_text(name)).map_err(|reason| ParseError::BadName { reason })?;
+    Ok(Command::Add { emoji, name })
+}
+
+fn one_emoji(sub: &'static str, rest: &str) -> Result<String, ParseError> {
+    let (token, extra) = split_token(rest);
+    if token.is_empty() {
+        return Err(ParseError::MissingEmoji { sub });
+    }
+    let emoji = parse_emoji(sub, token)?;
+    if !extra.is_empty() {
+        return Err(ParseError::UnexpectedWords { sub });
+    }
+    Ok(emoji)
+}
+
+/// `:name:`, `:name::skin-tone-N:` (lowercased, colons dropped) or a raw unicode emoji.
+fn parse_emoji(sub: &'static str, token: &str) -> Result<String, ParseError> {
+    // A raw emoji character (what some clients insert) is passed on whole for the emoji module.
+    if token.chars().next().is_some_and(|c| !c.is_ascii()) {
+        return Ok(token.to_string());
+    }
+    let bad = || ParseError::BadEmoji { sub, token: token.to_string() };
+    let inner = token.strip_prefix(':').and_then(|t| t.strip_suffix(':')).ok_or_else(bad)?.to_lowercase();
+    if inner.split("::").all(|part| !part.is_empty() && part.chars().all(is_emoji_name_char)) {
+        Ok(inner)
+    } else {
+        Err(bad())
+    }
+}
+
+/// Slack's emoji names are lowercase letters, digits and `_ - + '`; letters beyond ASCII are let
+/// through for the emoji module to judge rather than refused here with a misleading message.
+fn is_emoji_name_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '\'')
+}
+
+fn parse_connect(rest: &str) -> Result<Command, ParseError> {
+    let (token, extra) = split_token(rest);
+    if !extra.is_empty() {
+        return Err(ParseError::UnexpectedWords { sub: "connect" });
+    }
+    // Slack wraps a pasted URL as `<url>` or `<url|label>`; the target is the real address, and
+    // its `&` arrives as `&amp;`, which would break the query string.
+    let target = match token.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
+        Some(inner) => inner.split('|').next().unwrap_or(""),
+        None => token,
+    };
+    let code = unescape(target.trim());
+    Ok(Command::Connect { code: (!code.is_empty()).then_some(code) })
+}
+
+fn parse_purge(rest: &str) -> Result<Command, ParseError> {
+    let (token, extra) = split_token(rest);
+    if token.is_empty() {
+        return Err(ParseError::MissingMember);
+    }
+    if !extra.is_empty() {
+        return Err(ParseError::UnexpectedWords { sub: "purge" });
+    }
+    member_id(token).map(|member| Command::Purge { member }).ok_or_else(|| ParseError::BadMember { token: token.to_string() })
+}
+
+/// The member ID in `<@U123>`, `<@U123|name>` or a bare `U123` / `W123` (enterprise).
+fn member_id(token: &str) -> Option<String> {
+    // A mention typed by hand rather than picked arrives entity-escaped.
+    let token = unescape(token);
+    let id = match token.strip_prefix("<@").and_then(|t| t.strip_suffix('>')) {
+        Some(inner) => inner.split('|').next().unwrap_or(""),
+        None => token.as_str(),
+    };
+    // IDs are upper case; insisting on it keeps a name like `ursula` from passing for one.
+    let looks_like_id = id.len() >= 2 && id.starts_with(['U', 'W']) && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    looks_like_id.then(|| id.to_string())
+}
+
+/// Cleans a display name: trims, drops one pair of surrounding quotes, and refuses what Slack
+/// would refuse or mangle. The error is a sentence for the member.
+pub fn validate_display_name(raw: &str) -> Result<String, String> {
+    let name = strip_quotes(raw.trim()).trim();
+    if name.is_empty() {
+        return Err("A display name can't be empty.".to_string());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("A display name must be on one line, without tabs or other control characters.".to_string());
+    }
+    let length = name.chars().count();
+    if length > MAX_DISPLAY_NAME_CHARS {
+        return Err(format!("That display name is {length} characters long; Slack allows at most {MAX_DISPLAY_NAME_CHARS}."));
+    }
+    Ok(name.to_string())
+}
+
+fn strip_quotes(s: &str) -> &str {
+    // Phones turn typed quotes into curly ones.
+    const PAIRS: &[(char, char)] = &[('"', '"'), ('\'', '\''), ('“', '”'), ('‘', '’')];
+    PAIRS.iter().find_map(|&(open, close)| s.strip_prefix(open).and_then(|t| t.strip_suffix(close))).unwrap_or(s)
+}
+
+/// Help for every subcommand (mrkdwn), from `slash-commands/status-preset.toml`. An empty
+/// `command_name` leaves it out, for DMs where members type the words alone.
+pub fn usage(command_name: &str) -> String {
+    let spec = status_preset();
+    let line = |sub: &Subcommand| format!("• `{}` — {}", invocation(command_name, &sub.usage), sub.summary);
+    let mut out =
+        if command_name.trim().is_empty() { spec.description.clone() } else { format!("*{}*: {}", command_name.trim(), spec.description) };
+    for sub in spec.subcommands.iter().filter(|s| !s.admin) {
+        out.push('\n');
+        out.push_str(&line(sub));
+    }
+    if spec.subcommands.iter().any(|s| s.admin) {
+        out.push_str("\n*Admins only*");
+        for sub in spec.subcommands.iter().filter(|s| s.admin) {
+            out.push('\n');
+            out.push_str(&line(sub));
+        }
+    }
+    out
+}
+
+/// The usage line of one subcommand; the full [`usage`] when `sub` is not one.
+pub fn usage_of(sub: &str, command_name: &str) -> String {
+    match status_preset().subcommands.iter().find(|s| s.name().eq_ignore_ascii_case(sub)) {
+        Some(s) => format!("Usage: `{}` — {}", invocation(command_name, &s.usage), s.summary),
+        None => usage(command_name),
+    }
+}
+
+fn invocation(command_name: &str, usage: &str) -> String {
+    let command_name = command_name.trim();
+    if command_name.is_empty() {
+        usage.to_string()
+    } else {
+        format!("{command_name} {usage}")
+    }
+}
+
+/// Splits off the first token: a whole `<…>` (a mention's or link's label may hold spaces) or
+/// the run up to whitespace. The rest comes back trimmed.
+fn split_token(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    let end = if s.starts_with('<') { s.find('>').map(|i| i + 1) } else { None }.or_else(|| s.find(char::is_whitespace)).unwrap_or(s.len());
+    (&s[..end], s[end..].trim())
+}
+
+/// DMs may open by mentioning the bot (`<@UBOT> list`); the mention is not part of the command.
+fn strip_leading_mention(text: &str) -> &str {
+    match split_token(text) {
+        (token, rest) if token.starts_with("<@") && token.ends_with('>') => rest,
+        _ => text,
+    }
+}
+
+/// Undoes the entity escaping Slack applies to `&`, `<` and `>`, in one pass so `&amp;lt;`
+/// becomes `&lt;` as typed.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let (replacement, len) = if rest.starts_with("&amp;") {
+            ('&', 5)
+        } else if rest.starts_with("&lt;") {
+            ('<', 4)
+        } else if rest.starts_with("&gt;") {
+            ('>', 4)
+        } else {
+            ('&', 1)
+        };
+        out.push(replacement);
+        rest = &rest[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Turns Slack-formatted text back into what the member typed: links and mentions become their
+/// label (or their target when unlabelled) and entities are undone. Slack links anything that
+/// looks like a domain, so `Away at example.com` would otherwise become a display name full of
+/// angle brackets.
+fn plain_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('>') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let inner = &after[..end];
+        match inner.split_once('|') {
+            Some((_, label)) if !label.is_empty() => out.push_str(label),
+            Some((target, _)) => out.push_str(&unlabelled(target)),
+            None => out.push_str(&unlabelled(inner)),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    unescape(&out)
+}
+
+/// `<!here>` is shown as `@here`; user and channel references keep their sigil.
+fn unlabelled(target: &str) -> String {
+    match target.strip_prefix('!') {
+        Some(special) => format!("@{special}"),
+        None => target.to_string(),
+    }
+}
+
+/// Member input quoted back inside inline code: plain, shortened, with nothing that could close
+/// the code span or be read as a mention by Slack.
+fn echo(s: &str) -> String {
+    let plain: String = plain_text(s).chars().filter(|&c| c != '`').collect();
+    let mut short: String = plain.chars().take(ECHO_CHARS).collect();
+    if plain.chars().count() > ECHO_CHARS {
+        short.push('…');
+    }
+    short.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The subcommand within two edits of `word`, nearest first, for "did you mean".
+fn did_you_mean(word: &str) -> Option<&'static str> {
+    WORDS.iter().map(|&w| (levenshtein(word, w), w)).filter(|&(d, _)| d <= 2).min_by_key(|&(d, _)| d).map(|(_, w)| w)
+}
+
+/// Edit distance in characters (insertions, deletions, substitutions).
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        current[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> Command {
+        match parse(text) {
+            Ok(c) => c,
+            Err(e) => panic!("{text:?} should parse, got: {e}"),
+        }
+    }
+
+    fn err(text: &str) -> ParseError {
+        match parse(text) {
+            Ok(c) => panic!("{text:?} should not parse, got {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn add(emoji: &str, name: &str) -> Command {
+        Command::Add { emoji: emoji.into(), name: name.into() }
+    }
+
+    #[test]
+    fn embedded_slash_commands_parse() {
+        assert_eq!(slash_commands().len(), SOURCES.len());
+        assert_eq!(status_preset().command, DEFAULT_COMMAND_NAME);
+        assert!(status_preset().should_escape, "purge and connect rely on Slack's escaped mentions and links");
+    }
+
+    #[test]
+    fn spec_and_grammar_name_the_same_subcommands() {
+        let names: Vec<&str> = status_preset().subcommands.iter().map(Subcommand::name).collect();
+        assert_eq!(names, WORDS);
+        for sub in &status_preset().subcommands {
+            assert!(!matches!(parse(sub.name()), Err(ParseError::Unknown { .. })), "{} is in the help but not the grammar", sub.name());
+            assert!(!sub.summary.contains('\n'), "{} summary must be one line", sub.name());
+        }
+    }
+
+    #[test]
+    fn empty_and_help() {
+        assert_eq!(ok(""), Command::Help);
+        assert_eq!(ok("   "), Command::Help);
+        assert_eq!(ok("help"), Command::Help);
+        assert_eq!(ok("HELP add"), Command::Help);
+    }
+
+    #[test]
+    fn words_without_arguments() {
+        assert_eq!(ok("list"), Command::List);
+        assert_eq!(ok("LIST"), Command::List);
+        assert_eq!(ok("  pause "), Command::Pause);
+        assert_eq!(ok("Resume"), Command::Resume);
+        assert_eq!(ok("restore"), Command::Restore);
+        assert_eq!(ok("status"), Command::Status);
+        assert_eq!(ok("disconnect"), Command::Disconnect);
+        assert_eq!(ok("stats"), Command::Stats);
+        assert_eq!(ok("connect"), Command::Connect { code: None });
+    }
+
+    #[test]
+    fn extra_words_are_refused() {
+        for sub in ["list", "pause", "resume", "restore", "status", "disconnect", "stats"] {
+            let e = err(&format!("{sub} now please"));
+            assert_eq!(e, ParseError::UnexpectedWords { sub });
+            assert!(e.to_string().starts_with(&format!("`{sub}` takes nothing after it.\nUsage: `/status-preset {sub}`")), "{e}");
+        }
+    }
+
+    #[test]
+    fn add_parses_emoji_and_name() {
+        assert_eq!(ok("add :palm_tree: On vacation"), add("palm_tree", "On vacation"));
+        assert_eq!(ok("ADD :Palm_Tree:   On   vacation  "), add("palm_tree", "On   vacation"));
+        assert_eq!(ok("add :palm_tree: \"On vacation\""), add("palm_tree", "On vacation"));
+        assert_eq!(ok("add :palm_tree: “On vacation”"), add("palm_tree", "On vacation"));
+        assert_eq!(ok("add :+1::skin-tone-2: Thumbs"), add("+1::skin-tone-2", "Thumbs"));
+        assert_eq!(ok("add :a::skin-tone-3: A"), add("a::skin-tone-3", "A"));
+        assert_eq!(ok("add :don't: Nope"), add("don't", "Nope"));
+        assert_eq!(ok("add 🌴 Beach"), add("🌴", "Beach"));
+        assert_eq!(ok("add 👍🏽 Yes"), add("👍🏽", "Yes"));
+    }
+
+    #[test]
+    fn add_undoes_slack_escaping_in_the_name() {
+        assert_eq!(ok("add :x: Tom &amp; Jerry"), add("x", "Tom & Jerry"));
+        assert_eq!(ok("add :x: 1 &lt; 2"), add("x", "1 < 2"));
+        assert_eq!(ok("add :x: Away at <http://example.com|example.com>"), add("x", "Away at example.com"));
+        assert_eq!(ok("add :x: <mailto:a@b.c|a@b.c>"), add("x", "a@b.c"));
+        assert_eq!(ok("add :x: ping <!here>"), add("x", "ping @here"));
+        assert_eq!(ok("add :x: &amp;lt;"), add("x", "&lt;"));
+    }
+
+    #[test]
+    fn add_errors() {
+        assert_eq!(err("add"), ParseError::MissingEmoji { sub: "add" });
+        assert_eq!(err("add :palm_tree:"), ParseError::MissingName);
+        assert_eq!(err("add :palm_tree:   "), ParseError::MissingName);
+        assert_eq!(err("add palm_tree On vacation"), ParseError::BadEmoji { sub: "add", token: "palm_tree".into() });
+        assert_eq!(err("add :palm_tree On vacation"), ParseError::BadEmoji { sub: "add", token: ":palm_tree".into() });
+        assert_eq!(err("add :: x"), ParseError::BadEmoji { sub: "add", token: "::".into() });
+        assert_eq!(err("add : x"), ParseError::BadEmoji { sub: "add", token: ":".into() });
+        assert_eq!(err("add :a:::b: x"), ParseError::BadEmoji { sub: "add", token: ":a:::b:".into() });
+        assert_eq!(err("add :a b: x"), ParseError::BadEmoji { sub: "add", token: ":a".into() });
+        assert_eq!(err("add :x: \"\""), ParseError::BadName { reason: "A display name can't be empty.".into() });
+        assert!(matches!(err("add :x: line one\nline two"), ParseError::BadName { .. }));
+        assert!(matches!(err(&format!("add :x: {}", "n".repeat(81))), ParseError::BadName { .. }));
+
+        let e = err("add palm_tree On vacation").to_string();
+        assert!(e.starts_with("Emoji go between colons: write `:palm_tree:`, not `palm_tree`.\n"), "{e}");
+        assert!(e.contains("Usage: `/status-preset add :emoji: Display Name`"), "{e}");
+        let e = err("add <http://x.y|x.y> Name").to_string();
+        assert!(e.starts_with("`x.y` isn't an emoji: emoji go between colons"), "{e}");
+        let e = err("add :palm_tree:").to_string();
+        assert!(e.starts_with("`add` needs the display name after the emoji.\nUsage: `/status-preset add"), "{e}");
+        let e = err("add").to_string();
+        assert!(e.starts_with("`add` needs an emoji, written between colons like `:palm_tree:`."), "{e}");
+    }
+
+    #[test]
+    fn photo_and_remove() {
+        assert_eq!(ok("photo :palm_tree:"), Command::Photo { emoji: "palm_tree".into() });
+        assert_eq!(ok("Remove :PALM_TREE:"), Command::Remove { emoji: "palm_tree".into() });
+        assert_eq!(ok("remove 🌴"), Command::Remove { emoji: "🌴".into() });
+        assert_eq!(err("photo"), ParseError::MissingEmoji { sub: "photo" });
+        assert_eq!(err("remove"), ParseError::MissingEmoji { sub: "remove" });
+        assert_eq!(err("photo palm_tree"), ParseError::BadEmoji { sub: "photo", token: "palm_tree".into() });
+        assert_eq!(err("remove :a: :b:"), ParseError::UnexpectedWords { sub: "remove" });
+        let e = err("photo :a: please").to_string();
+        assert!(e.starts_with("`photo` takes just one emoji.\nUsage: `/status-preset photo :emoji:`"), "{e}");
+    }
+
+    #[test]
+    fn connect_takes_a_url_or_code() {
+        assert_eq!(ok("connect abc123"), Command::Connect { code: Some("abc123".into()) });
+        assert_eq!(ok("connect   abc123  "), Command::Connect { code: Some("abc123".into()) });
+        assert_eq!(
+            ok("connect <https://x.test/cb?code=1&amp;state=2|https://x.test/cb?code=1&amp;state=2>"),
+            Command::Connect { code: Some("https://x.test/cb?code=1&state=2".into()) }
+        );
+        assert_eq!(ok("connect <https://x.test/cb?code=1>"), Command::Connect { code: Some("https://x.test/cb?code=1".into()) });
+        assert_eq!(ok("connect <https://x.test/cb|the link I got>"), Command::Connect { code: Some("https://x.test/cb".into()) });
+        assert_eq!(
+            ok("connect http://localhost/cb?code=1&amp;state=2"),
+            Command::Connect { code: Some("http://localhost/cb?code=1&state=2".into()) }
+        );
+        assert_eq!(ok("connect <>"), Command::Connect { code: None });
+        let e = err("connect abc def");
+        assert_eq!(e, ParseError::UnexpectedWords { sub: "connect" });
+        assert!(e.to_string().contains("Usage: `/status-preset connect [url-or-code]`"), "{e}");
+    }
+
+    #[test]
+    fn purge_takes_a_member() {
+        assert_eq!(ok("purge <@U123ABC>"), Command::Purge { member: "U123ABC".into() });
+        assert_eq!(ok("purge <@U123ABC|bob>"), Command::Purge { member: "U123ABC".into() });
+        assert_eq!(ok("purge <@W99|Bob Smith>"), Command::Purge { member: "W99".into() });
+        assert_eq!(ok("PURGE U123"), Command::Purge { member: "U123".into() });
+        assert_eq!(ok("purge W123"), Command::Purge { member: "W123".into() });
+        assert_eq!(ok("purge &lt;@U123&gt;"), Command::Purge { member: "U123".into() });
+        assert_eq!(err("purge"), ParseError::MissingMember);
+        assert_eq!(err("purge @bob"), ParseError::BadMember { token: "@bob".into() });
+        assert_eq!(err("purge ursula"), ParseError::BadMember { token: "ursula".into() });
+        assert_eq!(err("purge u123"), ParseError::BadMember { token: "u123".into() });
+        assert_eq!(err("purge <#C123|general>"), ParseError::BadMember { token: "<#C123|general>".into() });
+        assert_eq!(err("purge <@U1> <@U2>"), ParseError::UnexpectedWords { sub: "purge" });
+        let e = err("purge @bob").to_string();
+        assert!(e.starts_with("I can't tell which member `@bob` is: type `@` and pick them from the list Slack offers.\n"), "{e}");
+        assert!(e.contains("Usage: `/status-preset purge @member`"), "{e}");
+        assert!(err("purge").to_string().starts_with("`purge` needs a member"));
+    }
+
+    #[test]
+    fn a_leading_bot_mention_is_skipped() {
+        assert_eq!(ok("<@UBOT> list"), Command::List);
+        assert_eq!(ok("<@UBOT|statusinator>   add :x: Y"), add("x", "Y"));
+        assert_eq!(ok("<@UBOT>"), Command::Help);
+        assert_eq!(ok("<@UBOT> purge <@U2>"), Command::Purge { member: "U2".into() });
+    }
+
+    #[test]
+    fn unknown_words_suggest_the_nearest() {
+        assert_eq!(err("frobnicate"), ParseError::Unknown { word: "frobnicate".into(), suggestion: None });
+        assert_eq!(err("remvoe :x:"), ParseError::Unknown { word: "remvoe".into(), suggestion: Some("remove") });
+        assert_eq!(err("lsit"), ParseError::Unknown { word: "lsit".into(), suggestion: Some("list") });
+        assert_eq!(err("ad :x: y"), ParseError::Unknown { word: "ad".into(), suggestion: Some("add") });
+        assert_eq!(err("Disconect"), ParseError::Unknown { word: "Disconect".into(), suggestion: Some("disconnect") });
+        assert_eq!(err("stat"), ParseError::Unknown { word: "stat".into(), suggestion: Some("stats") });
+
+        let e = err("frobnicate").to_string();
+        assert!(e.starts_with("I don't know `frobnicate`.\n\n*/status-preset*"), "{e}");
+        assert!(!e.contains("Did you mean"));
+        let e = err("remvoe").render("/sp");
+        assert!(e.starts_with("I don't know `remvoe`. Did you mean `remove`?\n\n*/sp*"), "{e}");
+        assert!(e.contains("`/sp remove :emoji:`"), "{e}");
+    }
+
+    #[test]
+    fn echoed_input_is_defused() {
+        let e = err("<!channel>").problem();
+        assert_eq!(e, "I don't know `@channel`.");
+        let e = err("a`b&amp;c").problem();
+        assert_eq!(e, "I don't know `ab&amp;c`.");
+        let long = "x".repeat(100);
+        assert_eq!(err(&long).problem(), format!("I don't know `{}…`.", "x".repeat(ECHO_CHARS)));
+    }
+
+    #[test]
+    fn levenshtein_distances() {
+        assert_eq!(levenshtein("", ""), 0);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("abc", ""), 3);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("remvoe", "remove"), 2);
+        assert_eq!(levenshtein("ñandú", "nandu"), 2);
+    }
+
+    #[test]
+    fn display_names() {
+        assert_eq!(validate_display_name("  Bob  ").as_deref(), Ok("Bob"));
+        assert_eq!(validate_display_name("\"Bob\"").as_deref(), Ok("Bob"));
+        assert_eq!(validate_display_name("'Bob'").as_deref(), Ok("Bob"));
+        assert_eq!(validate_display_name("“ Bob ”").as_deref(), Ok("Bob"));
+        assert_eq!(validate_display_name("\"Bob").as_deref(), Ok("\"Bob"));
+        assert_eq!(validate_display_name("\"\"Bob\"\"").as_deref(), Ok("\"Bob\""));
+        assert_eq!(validate_display_name("\"").as_deref(), Ok("\""));
+        assert_eq!(validate_display_name("Zoë 🌴").as_deref(), Ok("Zoë 🌴"));
+        assert_eq!(validate_display_name(&"é".repeat(80)).map(|n| n.chars().count()), Ok(80));
+
+        assert_eq!(validate_display_name(""), Err("A display name can't be empty.".into()));
+        assert_eq!(validate_display_name(" \t "), Err("A display name can't be empty.".into()));
+        assert_eq!(validate_display_name("''"), Err("A display name can't be empty.".into()));
+        assert_eq!(validate_display_name(&"é".repeat(81)), Err("That display name is 81 characters long; Slack allows at most 80.".into()));
+        let one_line = Err("A display name must be on one line, without tabs or other control characters.".to_string());
+        assert_eq!(validate_display_name("a\nb"), one_line);
+        assert_eq!(validate_display_name("a\tb"), one_line);
+        assert_eq!(validate_display_name("a\u{7}b"), one_line);
+    }
+
+    #[test]
+    fn usage_lists_every_subcommand_with_the_configured_name() {
+        let text = usage("/sp");
+        assert!(text.starts_with("*/sp*: "), "{text}");
+        for sub in &status_preset().subcommands {
+            assert!(text.contains(&format!("• `/sp {}` — {}", sub.usage, sub.summary)), "{}", sub.usage);
+        }
+        let admin_heading = text.find("*Admins only*").unwrap_or(0);
+        assert!(admin_heading > text.find("`/sp disconnect`").unwrap_or(usize::MAX), "admin commands come last");
+        assert!(admin_heading < text.find("`/sp stats`").unwrap_or(0));
+        assert!(!text.contains("/status-preset"));
+
+        let dm = usage("");
+        assert!(dm.contains("• `add :emoji: Display Name` — "), "{dm}");
+        assert!(!dm.contains("/"), "{dm}");
+    }
+
+    #[test]
+    fn usage_of_one_subcommand() {
+        assert_eq!(
+            usage_of("remove", "/status-preset"),
+            "Usage: `/status-preset remove :emoji:` — Delete a preset; if it is active, your own name and photo come back."
+        );
+        assert!(usage_of("PURGE", "/x").starts_with("Usage: `/x purge @member`"));
+        assert!(usage_of("add", "").starts_with("Usage: `add :emoji: Display Name`"));
+        assert_eq!(usage_of("nope", "/x"), usage("/x"));
+    }
+
+    #[test]
+    fn names_and_admin() {
+        let all = [
+            Command::Help,
+            Command::List,
+            add("x", "y"),
+            Command::Photo { emoji: "x".into() },
+            Command::Remove { emoji: "x".into() },
+            Command::Pause,
+            Command::Resume,
+            Command::Restore,
+            Command::Status,
+            Command::Connect { code: None },
+            Command::Disconnect,
+            Command::Stats,
+            Command::Purge { member: "U1".into() },
+        ];
+        let names: Vec<&str> = all.iter().map(Command::name).collect();
+        assert_eq!(names, WORDS);
+        let admins: Vec<&str> = all.iter().filter(|c| c.is_admin()).map(Command::name).collect();
+        assert_eq!(admins, ["stats", "purge"]);
+        for (command, sub) in all.iter().zip(&status_preset().subcommands) {
+            assert_eq!(command.is_admin(), sub.admin, "slash-commands/status-preset.toml disagrees about {}", sub.name());
+        }
+    }
+}

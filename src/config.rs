@@ -413,7 +413,7 @@ fn parse_api_url(raw: &str) -> Result<Url, ConfigError> {
 }
 
 pub fn looks_like_user_id(s: &str) -> bool {
-    s.len() >= 3
+    s.len() >= 2
         && s.len() <= 20
         && (s.starts_with('U') || s.starts_with('W'))
         && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())

@@ -4,12 +4,22 @@
 //! The modules follow the data flow: [`socket`] receives envelopes →
 //! [`dispatch`] routes them → [`handlers`] act on them, using the [`store`] and
 //! the [`slack`] Web API → [`jobs`] apply profile changes in the background.
+//! [`app`] wires them together; [`cli`] and [`ops`] are the command line.
 
+pub mod app;
+pub mod avatar;
+pub mod cli;
 pub mod command;
 pub mod config;
+pub mod context;
+pub mod dispatch;
 pub mod emoji;
+pub mod handlers;
+pub mod jobs;
 pub mod manifest;
+pub mod ops;
 pub mod photo;
+pub mod scheduler;
 pub mod secret;
 pub mod shutdown;
 pub mod slack;

@@ -2,6 +2,7 @@
 //! file downloads, with Slack's errors turned into [`ApiError`] so callers can
 //! branch on rate limits, auth failures and permanent errors.
 
+pub mod events;
 pub mod types;
 
 use std::time::{Duration, Instant};

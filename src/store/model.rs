@@ -39,6 +39,9 @@ pub struct Baseline {
     /// The profile's avatar hash when captured (to tell our writes from theirs).
     #[serde(default)]
     pub avatar_hash: Option<String>,
+    /// The member had a photo of their own (not Slack's generated default).
+    #[serde(default)]
+    pub is_custom_image: bool,
     #[serde(default)]
     pub captured_ms: u64,
 }
@@ -87,6 +90,9 @@ pub struct MemberState {
     /// Window start of the last "slow down" notice for commands.
     #[serde(default)]
     pub last_limit_notice_ms: u64,
+    /// The member's profile as the newest event showed it.
+    #[serde(default)]
+    pub profile: Option<ProfileSnapshot>,
 }
 
 /// Where a member's profile should be.
@@ -127,9 +133,6 @@ pub struct Job {
     pub event_ts: String,
     #[serde(default)]
     pub envelope_id: Option<String>,
-    /// The profile the triggering event carried.
-    #[serde(default)]
-    pub profile: Option<ProfileSnapshot>,
     #[serde(default)]
     pub enqueued_ms: u64,
     #[serde(default)]

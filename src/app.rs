@@ -1,0 +1,158 @@
+//! `statusinator run`: wires the store, Slack client, dispatcher, job runner,
+//! scheduler and Socket Mode supervisor together and runs them until the
+//! shutdown signal; then drains in-flight work and flushes the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::config::{Config, ConfigError};
+use crate::context::{Context, Identity};
+use crate::secret::Secret;
+use crate::shutdown::Shutdown;
+use crate::slack::{ApiError, SlackClient};
+use crate::socket::backoff::Backoff;
+use crate::socket::supervisor::{Opener, Supervisor};
+use crate::store::{Store, TokenRecord, TokenSource};
+
+/// Sets the process umask so every file the database creates is 0600.
+pub fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+pub fn open_store(config: &Config) -> anyhow::Result<Store> {
+    private_files();
+    Store::open(&config.db_path)
+        .with_context(|| format!("opening the database at {} (is another statusinator using it?)", config.db_path.display()))
+}
+
+/// Runs the bot until `shutdown` trips (or Slack disables the link).
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    let store = open_store(&config)?;
+    let slack = SlackClient::new(config.api_url.clone(), config.bot_token.clone(), config.app_token.clone())?;
+
+    let Some(identity) = identify(&config, &slack, &store, &shutdown).await? else {
+        store.flush().await?;
+        return Ok(());
+    };
+    tracing::info!(bot_user = %identity.bot_user_id, owner = identity.owner.as_deref().unwrap_or("-"), "identified");
+
+    let ctx = Arc::new(Context::new(config, store, slack, identity, shutdown.clone()));
+
+    let jobs = tokio::spawn(crate::jobs::run(ctx.clone()));
+    let scheduler = tokio::spawn(crate::scheduler::run(ctx.clone()));
+
+    let slack = ctx.slack.clone();
+    let opener: Opener = Arc::new(move || {
+        let slack = slack.clone();
+        Box::pin(async move { slack.connections_open().await })
+    });
+    let supervisor = Supervisor {
+        opener,
+        handler: crate::dispatch::handler(ctx.clone()),
+        status: ctx.socket.clone(),
+        desired: ctx.config.connections as usize,
+        backoff: Backoff::default(),
+        shutdown: shutdown.clone(),
+    };
+    let result = supervisor.run().await;
+    shutdown.trigger();
+    let _ = jobs.await;
+    let _ = scheduler.await;
+    ctx.store.flush().await.context("flushing the database")?;
+    tracing::info!("stopped cleanly");
+    result.map_err(Into::into)
+}
+
+/// Who the bot is, and in single-user mode who owns the user token. Retries
+/// while Slack is unreachable (a Pi may boot before its network is up);
+/// a refused bot token is a configuration error. None if shut down meanwhile.
+async fn identify(config: &Config, slack: &SlackClient, store: &Store, shutdown: &Shutdown) -> anyhow::Result<Option<Identity>> {
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+    let bot = loop {
+        match slack.auth_test(&config.bot_token).await {
+            Ok((at, _)) => break at,
+            Err(e @ ApiError::Slack(_)) => {
+                return Err(ConfigError(format!("slack.bot_token (SLACK_BOT_TOKEN) was refused by Slack: {}", e.code())).into());
+            }
+            Err(e) => {
+                let d = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in_ms = d.as_millis() as u64, "auth.test failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(d) => {}
+                    _ = shutdown.wait() => return Ok(None),
+                }
+            }
+        }
+    };
+    let mut identity = Identity { bot_user_id: bot.user_id.unwrap_or_default(), bot_id: bot.bot_id, team_id: bot.team_id, owner: None };
+
+    // Single-user mode: the owner's token comes from config; drop config tokens
+    // of anyone else (the token changed hands or was removed).
+    if let Some(token) = &config.user_token {
+        match slack.auth_test(token).await {
+            Ok((at, scopes)) => {
+                if let Some(owner) = at.user_id.clone() {
+                    store.tokens.insert(
+                        &owner,
+                        &TokenRecord {
+                            token: token.clone(),
+                            refresh_token: None,
+                            expires_at_ms: None,
+                            scopes,
+                            source: TokenSource::Config,
+                            disconnected: false,
+                            disconnect_reason: None,
+                        },
+                    )?;
+                    identity.owner = Some(owner);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "slack.user_token (SLACK_USER_TOKEN) was refused by Slack; single-user swaps are off until it is fixed")
+            }
+        }
+    }
+    for (k, rec) in store.tokens.iter()? {
+        let member = String::from_utf8_lossy(&k).to_string();
+        if rec.source == TokenSource::Config && identity.owner.as_deref() != Some(member.as_str()) {
+            store.tokens.remove(&k)?;
+        }
+    }
+    Ok(Some(identity))
+}
+
+/// Loads the workspace's emoji into the cache.
+pub async fn refresh_emoji(ctx: &Context) {
+    match ctx.slack.emoji_list().await {
+        Ok(list) => match ctx.emoji.replace_all(&list) {
+            Ok(()) => tracing::info!(count = list.len(), "emoji cache loaded"),
+            Err(e) => tracing::error!(error = %e, "storing the emoji list failed"),
+        },
+        Err(e) => tracing::warn!(error = %e, "emoji.list failed; custom emoji are accepted unverified until it works"),
+    }
+}
+
+/// Checks a token with auth.test and returns a plain-words verdict.
+pub async fn check_token(slack: &SlackClient, label: &str, token: &Secret, want_scopes: &[&str]) -> Result<String, String> {
+    match slack.auth_test(token).await {
+        Ok((at, scopes)) => {
+            let missing: Vec<&str> = want_scopes.iter().copied().filter(|s| !scopes.iter().any(|h| h == s)).collect();
+            let who = at.user.or(at.user_id).unwrap_or_else(|| "?".into());
+            if missing.is_empty() || scopes.is_empty() {
+                Ok(format!("{label}: OK (acting as {who})"))
+            } else {
+                Err(format!(
+                    "{label}: works (acting as {who}) but lacks the scopes {}: add them in the app's OAuth settings and reinstall",
+                    missing.join(", ")
+                ))
+            }
+        }
+        Err(e) => Err(format!("{label}: Slack refused it ({e})")),
+    }
+}

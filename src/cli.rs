@@ -1,0 +1,137 @@
+//! The command line: `run`, `check`, `manifest`, `presets export|import` and
+//! `db stats`, parsed with clap. Each returns an exit status: 0 fine, 1 a
+//! problem found or a runtime failure, 2 bad configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, ConfigError, ProcessEnv};
+use crate::shutdown::Shutdown;
+
+#[derive(Debug, Parser)]
+#[command(name = "statusinator", version, about = "Swaps your Slack display name and photo to match your status emoji")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    /// Config file (TOML). Default: ./statusinator.toml if present, else the environment alone.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Connect to Slack and swap profiles until SIGINT/SIGTERM.
+    Run,
+    /// Validate the configuration and try each token with auth.test.
+    Check,
+    /// Print the Slack app manifest (JSON).
+    Manifest,
+    /// Back up or restore presets as JSON.
+    Presets {
+        #[command(subcommand)]
+        action: PresetsCmd,
+    },
+    /// Inspect the database.
+    Db {
+        #[command(subcommand)]
+        action: DbCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PresetsCmd {
+    /// Write presets (with photos) as JSON to stdout.
+    Export {
+        /// Only this member's presets.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Read presets from a JSON file written by `export` (or by hand).
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCmd {
+    /// Tree sizes, queue depth, dead letters, cache sizes.
+    Stats,
+}
+
+/// Runs the parsed command to completion.
+pub fn main(cli: Cli) -> ExitCode {
+    if let Cmd::Manifest = cli.command {
+        print!("{}", crate::manifest::manifest_json());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(cli.config.as_deref(), &ProcessEnv) {
+        Ok(c) => c,
+        Err(e) => return config_error(&e),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("statusinator: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Cmd::Run => {
+                let shutdown = Shutdown::new();
+                crate::shutdown::on_signals(shutdown.clone());
+                crate::app::run(config, shutdown).await.map(|_| ExitCode::SUCCESS)
+            }
+            Cmd::Check => crate::ops::check(&config).await,
+            Cmd::Presets { action: PresetsCmd::Export { user } } => crate::ops::export(&config, user.as_deref()),
+            Cmd::Presets { action: PresetsCmd::Import { file } } => crate::ops::import(&config, &file).await,
+            Cmd::Db { action: DbCmd::Stats } => crate::ops::db_stats(&config),
+            Cmd::Manifest => Ok(ExitCode::SUCCESS),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => match e.downcast_ref::<ConfigError>() {
+            Some(ce) => config_error(ce),
+            None => {
+                eprintln!("statusinator: {}", one_line(&format!("{e:#}")));
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+fn config_error(e: &ConfigError) -> ExitCode {
+    eprintln!("statusinator: configuration error: {}", one_line(&e.0));
+    ExitCode::from(2)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_contract_commands() {
+        let c = Cli::try_parse_from(["statusinator", "run", "--config", "x.toml"]).unwrap();
+        assert!(matches!(c.command, Cmd::Run));
+        assert_eq!(c.config, Some(PathBuf::from("x.toml")));
+        let c = Cli::try_parse_from(["statusinator", "presets", "export", "--user", "U1"]).unwrap();
+        assert!(matches!(c.command, Cmd::Presets { action: PresetsCmd::Export { user: Some(_) } }));
+        let c = Cli::try_parse_from(["statusinator", "--log-format", "json", "db", "stats"]).unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(Cli::try_parse_from(["statusinator", "frobnicate"]).is_err());
+    }
+}

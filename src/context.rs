@@ -1,0 +1,88 @@
+//! The shared context every handler and job receives: configuration, store,
+//! Slack client, caches, who the bot is, and the shutdown signal.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::emoji::EmojiCache;
+use crate::secret::Secret;
+use crate::shutdown::Shutdown;
+use crate::slack::SlackClient;
+use crate::socket::SocketStatus;
+use crate::store::{Store, TokenRecord, TokenSource};
+
+/// Who the bot is in this workspace (from `auth.test` at start-up).
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub bot_user_id: String,
+    pub bot_id: Option<String>,
+    pub team_id: Option<String>,
+    /// Single-user mode: the owner of `SLACK_USER_TOKEN`.
+    pub owner: Option<String>,
+}
+
+pub struct Context {
+    pub config: Config,
+    pub store: Store,
+    pub slack: SlackClient,
+    pub emoji: EmojiCache,
+    pub identity: Identity,
+    pub socket: Arc<SocketStatus>,
+    /// Wakes the job runner when work is queued.
+    pub work: Notify,
+    pub shutdown: Shutdown,
+    /// Serialises read-modify-write of one member's state across two trees;
+    /// held only around synchronous store calls, never across `.await`.
+    member_locks: Vec<std::sync::Mutex<()>>,
+    pub avatars: crate::avatar::AvatarCache,
+}
+
+impl Context {
+    pub fn new(config: Config, store: Store, slack: SlackClient, identity: Identity, shutdown: Shutdown) -> Context {
+        Context {
+            emoji: EmojiCache::new(store.clone()),
+            avatars: crate::avatar::AvatarCache::new(store.clone()),
+            config,
+            store,
+            slack,
+            identity,
+            socket: Arc::default(),
+            work: Notify::new(),
+            shutdown,
+            member_locks: (0..64).map(|_| std::sync::Mutex::new(())).collect(),
+        }
+    }
+
+    /// Runs `f` while holding this member's lock (synchronous work only).
+    pub fn with_member_lock<T>(&self, member: &str, f: impl FnOnce() -> T) -> T {
+        let idx = member.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.member_locks.len();
+        let _g = self.member_locks[idx].lock().unwrap_or_else(|e| e.into_inner());
+        f()
+    }
+
+    /// The member's usable user token, if they have one.
+    pub fn token_for(&self, member: &str) -> Option<Secret> {
+        match self.store.tokens.get(member) {
+            Ok(Some(TokenRecord { token, disconnected: false, .. })) => Some(token),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "reading a token failed");
+                None
+            }
+        }
+    }
+
+    pub fn is_connected(&self, member: &str) -> bool {
+        self.token_for(member).is_some()
+    }
+
+    pub fn token_source(&self, member: &str) -> Option<TokenSource> {
+        self.store.tokens.get(member).ok().flatten().filter(|t| !t.disconnected).map(|t| t.source)
+    }
+
+    pub fn is_admin(&self, member: &str) -> bool {
+        self.config.is_admin(member)
+    }
+}

@@ -1,0 +1,60 @@
+//! The dispatcher: dedupes envelopes and routes them to handlers.
+//!
+//! An envelope's delivery key (its `event_id`, else its `envelope_id`) is
+//! recorded in the store before it is handled, so a redelivery — on another
+//! connection, or after a restart — is acked without being handled twice.
+//! Handlers return the ack payload; anything slow they hand to jobs or tasks.
+
+use std::sync::Arc;
+
+use crate::context::Context;
+use crate::handlers;
+use crate::socket::{AckDecision, Envelope, EnvelopeKind, Handler};
+
+/// The socket-facing handler for this context.
+pub fn handler(ctx: Arc<Context>) -> Handler {
+    Arc::new(move |env| {
+        let ctx = ctx.clone();
+        Box::pin(async move { handle(&ctx, env).await })
+    })
+}
+
+pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
+    let key = env.dedupe_key();
+    match ctx.store.first_sighting(&key) {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(
+                key,
+                retry_attempt = env.retry_attempt,
+                retry_reason = env.retry_reason.as_deref().unwrap_or(""),
+                "already handled: acking only"
+            );
+            return AckDecision::Ack(None);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the store is not writable: not acking so Slack redelivers");
+            return AckDecision::NoAck;
+        }
+    }
+    if let Some(ev) = env.event_id() {
+        tracing::Span::current().record("event_id", ev);
+    }
+    let result = match &env.kind {
+        EnvelopeKind::EventsApi => handlers::events::handle(ctx, &env).await,
+        EnvelopeKind::SlashCommands => handlers::commands::slash(ctx, &env).await,
+        EnvelopeKind::Interactive => handlers::interactive::handle(ctx, &env).await,
+        EnvelopeKind::Other(kind) => {
+            tracing::warn!(kind, "acking an envelope of a type we do not handle");
+            Ok(None)
+        }
+    };
+    match result {
+        Ok(payload) => AckDecision::Ack(payload),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "handling failed: not acking so Slack redelivers");
+            let _ = ctx.store.seen.remove(&key);
+            AckDecision::NoAck
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Events API handlers: `user_change` drives the swap engine; DMs carry
+//! commands and photos; `app_home_opened` publishes the Home tab;
+//! `emoji_changed` keeps the emoji cache current; revocations disconnect.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::jobs;
+use crate::slack::events::{parse_event, Event, EventCallback, MessageEvent};
+use crate::slack::types::User;
+use crate::socket::Envelope;
+use crate::store::Desired;
+
+pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option<Value>> {
+    let cb: EventCallback = match serde_json::from_value(env.payload.clone()) {
+        Ok(cb) => cb,
+        Err(e) => {
+            tracing::warn!(error = %e, "skipping an events_api payload we cannot read");
+            return Ok(None);
+        }
+    };
+    let event = match parse_event(&cb.event) {
+        Ok(ev) => ev,
+        Err(e) => {
+            tracing::warn!(error = %e, "skipping an event we cannot read");
+            return Ok(None);
+        }
+    };
+    match event {
+        Event::UserChange(uc) => {
+            let ts = uc.event_ts.clone().or_else(|| cb.event_time.map(|t| t.to_string())).unwrap_or_default();
+            on_user_change(ctx, &uc.user, &ts, Some(&env.envelope_id))?;
+        }
+        Event::AppHomeOpened(h) => {
+            if let Some(user) = h.user.filter(|_| h.tab.as_deref().is_none_or(|t| t == "home")) {
+                let ctx = ctx.clone();
+                tokio::spawn(async move { super::home::publish(&ctx, &user).await });
+            }
+        }
+        Event::Message(m) => on_message(ctx, m).await?,
+        Event::EmojiChanged(raw) => {
+            if crate::emoji::wants_reload(&raw) {
+                let ctx = ctx.clone();
+                tokio::spawn(async move { crate::app::refresh_emoji(&ctx).await });
+            } else if let Err(e) = ctx.emoji.apply_change(&raw) {
+                tracing::warn!(error = %e, "could not apply an emoji change; reloading the list");
+                let ctx = ctx.clone();
+                tokio::spawn(async move { crate::app::refresh_emoji(&ctx).await });
+            }
+        }
+        Event::TokensRevoked(t) => {
+            for member in t.tokens.map(|t| t.oauth).unwrap_or_default() {
+                super::presets::revoke(ctx, &member, "token_revoked")?;
+            }
+        }
+        Event::AppUninstalled => {
+            tracing::warn!("the app was uninstalled from the workspace: every member is now disconnected");
+            for (k, _) in ctx.store.tokens.iter()? {
+                super::presets::revoke(ctx, &String::from_utf8_lossy(&k), "app_uninstalled")?;
+            }
+        }
+        Event::Other(kind) => tracing::debug!(kind, "ignoring an event type we do not use"),
+    }
+    Ok(None)
+}
+
+/// A member's profile changed (their status, or our own write echoing back):
+/// record what it shows and queue their newest desired state.
+pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: Option<&str>) -> anyhow::Result<()> {
+    let Some(member) = user.id.as_deref() else { return Ok(()) };
+    let Some(profile) = user.profile.as_ref() else { return Ok(()) };
+    ctx.avatars.update_from_profile(member, profile);
+    if !ctx.store.has_presets(member)? || !ctx.is_connected(member) {
+        return Ok(());
+    }
+    let snapshot = jobs::swap::snapshot(profile);
+    let status = profile.status_emoji.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| ctx.emoji.canonical_or_unverified(s));
+    ctx.with_member_lock(member, || -> anyhow::Result<()> {
+        let state = ctx.store.member(member)?;
+        if let Some(last) = state.last_event_ts.as_deref() {
+            if !jobs::is_newer_or_equal(event_ts, last) {
+                tracing::info!(event_ts, last, "ignoring an older event");
+                return Ok(());
+            }
+        }
+        let state = ctx.store.update_member(member, |m| {
+            if !event_ts.is_empty() {
+                m.last_event_ts = Some(event_ts.to_string());
+            }
+            m.status_emoji = status.clone();
+            if m.applied.awaiting_avatar_echo && snapshot.avatar_hash.is_some() {
+                let baseline_hash = m.baseline.as_ref().and_then(|b| b.avatar_hash.clone());
+                if snapshot.avatar_hash != baseline_hash {
+                    m.applied.avatar_hash = snapshot.avatar_hash.clone();
+                    m.applied.awaiting_avatar_echo = false;
+                }
+            }
+            m.profile = Some(snapshot.clone());
+        })?;
+        if state.paused {
+            return Ok(());
+        }
+        let desired = desired_for(ctx, member, status.as_deref())?;
+        let pending = ctx.store.queue.contains(member)?;
+        let already = match &desired {
+            Desired::Baseline => state.applied.preset.is_none(),
+            Desired::Preset { emoji } => state.applied.preset.as_deref() == Some(emoji.as_str()),
+        };
+        if already && !pending {
+            tracing::debug!("profile already in the desired state");
+            return Ok(());
+        }
+        let coalesced = jobs::enqueue(ctx, member, desired, event_ts, envelope_id, false)?;
+        tracing::info!(coalesced, "queued the member's desired state");
+        Ok(())
+    })
+}
+
+/// The preset for this status emoji, or the member's own profile.
+pub fn desired_for(ctx: &Context, member: &str, status: Option<&str>) -> anyhow::Result<Desired> {
+    Ok(match status {
+        Some(e) if ctx.store.preset(member, e)?.is_some() => Desired::Preset { emoji: e.to_string() },
+        _ => Desired::Baseline,
+    })
+}
+
+async fn on_message(ctx: &Arc<Context>, m: MessageEvent) -> anyhow::Result<()> {
+    if m.is_from_bot() || !m.is_dm() {
+        return Ok(());
+    }
+    let (Some(user), Some(channel)) = (m.user.clone(), m.channel.clone()) else { return Ok(()) };
+    if user == ctx.identity.bot_user_id {
+        return Ok(());
+    }
+    if !matches!(m.subtype.as_deref(), None | Some("file_share")) {
+        return Ok(());
+    }
+    super::commands::dm(ctx, &user, &channel, m.text.as_deref().unwrap_or(""), &m.files).await
+}

@@ -1,0 +1,177 @@
+//! Interactive payloads: App Home buttons (`block_actions`) and the preset
+//! modal (`view_submission`). The member is always the payload's `user.id`;
+//! an action's value names only the member's own preset.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::home::*;
+use crate::context::Context;
+use crate::slack::events::Interactive;
+use crate::slack::types::File;
+use crate::socket::Envelope;
+
+pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option<Value>> {
+    let p: Interactive = match serde_json::from_value(env.payload.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "skipping an interactive payload we cannot read");
+            return Ok(None);
+        }
+    };
+    let Some(member) = p.user_id().map(str::to_string) else { return Ok(None) };
+    match p.kind.as_str() {
+        "block_actions" => {
+            for a in &p.actions {
+                block_action(
+                    ctx,
+                    &member,
+                    a.action_id.as_deref().unwrap_or(""),
+                    a.value.as_deref().unwrap_or(""),
+                    p.trigger_id.as_deref(),
+                )?;
+            }
+            Ok(None)
+        }
+        "view_submission" => view_submission(ctx, &member, &p, &env.payload),
+        other => {
+            tracing::debug!(kind = other, "ignoring an interactive payload");
+            Ok(None)
+        }
+    }
+}
+
+fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, trigger: Option<&str>) -> anyhow::Result<()> {
+    let open = |view: Value| {
+        if let Some(trigger) = trigger.map(str::to_string) {
+            let ctx = ctx.clone();
+            tokio::spawn(async move {
+                if let Err(e) = ctx.slack.views_open(&trigger, &view).await {
+                    tracing::warn!(error = %e, "views.open failed");
+                }
+            });
+        }
+    };
+    match action {
+        ACTION_ADD => open(preset_modal(ctx, member, None)),
+        ACTION_EDIT => {
+            // Only the member's own preset: the lookup is keyed by the payload's user.
+            if ctx.store.preset(member, value)?.is_some() {
+                open(preset_modal(ctx, member, Some(value)));
+            }
+        }
+        ACTION_DELETE => {
+            super::presets::remove(ctx, member, value)?;
+        }
+        ACTION_PAUSE => super::presets::set_paused(ctx, member, true)?,
+        ACTION_RESUME => super::presets::set_paused(ctx, member, false)?,
+        ACTION_CONNECT => {
+            let ctx2 = ctx.clone();
+            let m = member.to_string();
+            tokio::spawn(async move {
+                let _ = ctx2.slack.post_message(&m, &format!("Run `{} connect` to connect your profile.", ctx2.config.command), None).await;
+            });
+        }
+        other => tracing::debug!(action = other, "ignoring an unknown action"),
+    }
+    let ctx = ctx.clone();
+    let member = member.to_string();
+    tokio::spawn(async move { publish(&ctx, &member).await });
+    Ok(())
+}
+
+fn input_value<'a>(state: &'a Value, block: &str, action: &str) -> Option<&'a Value> {
+    state.get("values").and_then(|v| v.get(block)).and_then(|b| b.get(action))
+}
+
+fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Value) -> anyhow::Result<Option<Value>> {
+    let Some(view) = &p.view else { return Ok(None) };
+    if view.callback_id.as_deref() != Some(MODAL_CALLBACK) {
+        return Ok(None);
+    }
+    // Typed models drop file_input's `files`: read the raw payload.
+    let state = raw.get("view").and_then(|v| v.get("state")).cloned().unwrap_or(Value::Null);
+    let emoji_raw =
+        input_value(&state, BLOCK_EMOJI, INPUT_EMOJI).and_then(|v| v.get("value")).and_then(Value::as_str).unwrap_or("").trim().to_string();
+    let name_raw =
+        input_value(&state, BLOCK_NAME, INPUT_NAME).and_then(|v| v.get("value")).and_then(Value::as_str).unwrap_or("").to_string();
+    let files: Vec<File> = input_value(&state, BLOCK_PHOTO, INPUT_PHOTO)
+        .and_then(|v| v.get("files"))
+        .and_then(|f| serde_json::from_value(f.clone()).ok())
+        .unwrap_or_default();
+
+    let mut errors = serde_json::Map::new();
+    let emoji = if emoji_raw.is_empty() {
+        errors.insert(BLOCK_EMOJI.into(), json!("Pick a status emoji, like :palm_tree:"));
+        None
+    } else {
+        match super::presets::resolve_emoji(ctx, &emoji_raw) {
+            Ok(e) => Some(e),
+            Err(msg) => {
+                errors.insert(BLOCK_EMOJI.into(), json!(msg));
+                None
+            }
+        }
+    };
+    let name = if name_raw.trim().is_empty() {
+        None
+    } else {
+        match crate::command::validate_display_name(&name_raw) {
+            Ok(n) => Some(n),
+            Err(msg) => {
+                errors.insert(BLOCK_NAME.into(), json!(msg));
+                None
+            }
+        }
+    };
+    let original = view.private_metadata.clone().filter(|s| !s.is_empty());
+    if errors.is_empty() && name.is_none() && files.is_empty() {
+        let has_photo = original.as_deref().and_then(|o| ctx.store.preset(member, o).ok().flatten()).is_some_and(|p| p.photo.is_some());
+        if !has_photo {
+            errors.insert(BLOCK_NAME.into(), json!("Give the preset a display name, a photo, or both."));
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Some(json!({ "response_action": "errors", "errors": errors })));
+    }
+    let Some(emoji) = emoji else { return Ok(None) };
+
+    // Editing under a new emoji moves the preset.
+    if let Some(orig) = original.as_deref().filter(|o| *o != emoji) {
+        if let Some(old) = ctx.store.preset(member, orig)? {
+            let mut moved = old.clone();
+            moved.emoji = emoji.clone();
+            ctx.store.put_preset(&moved)?;
+            super::presets::remove(ctx, member, orig)?;
+        }
+    }
+    match name {
+        Some(n) => {
+            super::presets::save_name(ctx, member, &emoji, &n)?;
+        }
+        None => {
+            if ctx.store.preset(member, &emoji)?.is_none() {
+                ctx.store.put_preset(&crate::store::Preset::new(member, &emoji))?;
+            }
+        }
+    }
+    let ctx = ctx.clone();
+    let member = member.to_string();
+    tokio::spawn(async move {
+        if let Some(file) = files.first() {
+            match super::presets::fetch_and_process(&ctx, file).await {
+                Ok(processed) => {
+                    if let Err(e) = super::presets::save_photo(&ctx, &member, &emoji, &processed) {
+                        tracing::error!(error = %e, "saving a photo failed");
+                    }
+                }
+                Err(msg) => {
+                    let _ = ctx.slack.post_message(&member, &format!("I couldn't use that photo for :{emoji}:: {msg}"), None).await;
+                }
+            }
+        }
+        publish(&ctx, &member).await;
+    });
+    Ok(Some(json!({ "response_action": "clear" })))
+}

@@ -1,0 +1,12 @@
+//! Handlers: what the bot does with each kind of envelope.
+//!
+//! [`events`] for Events API payloads (status changes, DMs, App Home, emoji),
+//! [`commands`] for the command grammar shared by `/status-preset` and DMs,
+//! [`interactive`] for App Home buttons and modal submissions, [`home`] for
+//! the views themselves and [`presets`] for the preset operations they share.
+
+pub mod commands;
+pub mod events;
+pub mod home;
+pub mod interactive;
+pub mod presets;

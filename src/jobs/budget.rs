@@ -1,0 +1,100 @@
+//! Sliding-window budgets kept in the store, so a restart does not forget
+//! how many calls were just spent: per-member profile updates (Slack allows
+//! 10 a minute), app-wide `users.setPhoto` (Tier 2) and per-member commands.
+
+use crate::store::{now_ms, RateWindow, Store};
+
+pub const WINDOW_MS: u64 = 60_000;
+
+pub fn profile_key(member: &str) -> String {
+    format!("profile:{member}")
+}
+
+pub const PHOTO_KEY: &str = "app:users.setPhoto";
+
+pub fn command_key(member: &str) -> String {
+    format!("command:{member}")
+}
+
+/// Uses in the last minute.
+pub fn used(store: &Store, key: &str) -> anyhow::Result<usize> {
+    let now = now_ms();
+    Ok(store.rates.get(key)?.map(|w| w.stamps.iter().filter(|t| now.saturating_sub(**t) < WINDOW_MS).count()).unwrap_or(0))
+}
+
+/// When `n` more uses fit under `limit` (now, if they already fit).
+pub fn available_at(store: &Store, key: &str, limit: u32, n: u32) -> anyhow::Result<u64> {
+    let now = now_ms();
+    let mut stamps: Vec<u64> = store.rates.get(key)?.map(|w| w.stamps).unwrap_or_default();
+    stamps.retain(|t| now.saturating_sub(*t) < WINDOW_MS);
+    stamps.sort_unstable();
+    let limit = limit as usize;
+    let n = n as usize;
+    if stamps.len() + n <= limit {
+        return Ok(now);
+    }
+    // The oldest stamps must age out until n fit.
+    let must_expire = stamps.len() + n - limit;
+    let idx = must_expire.min(stamps.len()).saturating_sub(1);
+    Ok(stamps.get(idx).map(|t| t + WINDOW_MS).unwrap_or(now))
+}
+
+/// Records `n` uses now (old stamps are dropped as we go: no unbounded growth).
+pub fn spend(store: &Store, key: &str, n: u32) -> anyhow::Result<()> {
+    let now = now_ms();
+    store.rates.update(key, |old| {
+        let mut w = old.unwrap_or_default();
+        w.stamps.retain(|t| now.saturating_sub(*t) < WINDOW_MS);
+        w.stamps.extend(std::iter::repeat_n(now, n as usize));
+        Some(w)
+    })?;
+    Ok(())
+}
+
+/// Takes one use if it fits; false when over the limit.
+pub fn try_take(store: &Store, key: &str, limit: u32) -> anyhow::Result<bool> {
+    let now = now_ms();
+    let mut ok = false;
+    store.rates.update(key, |old| {
+        let mut w: RateWindow = old.unwrap_or_default();
+        w.stamps.retain(|t| now.saturating_sub(*t) < WINDOW_MS);
+        ok = w.stamps.len() < limit as usize;
+        if ok {
+            w.stamps.push(now);
+        }
+        Some(w)
+    })?;
+    Ok(ok)
+}
+
+/// Drops windows with no recent use.
+pub fn expire(store: &Store) -> anyhow::Result<usize> {
+    let now = now_ms();
+    let mut n = 0;
+    for (k, w) in store.rates.iter()? {
+        if w.stamps.iter().all(|t| now.saturating_sub(*t) >= WINDOW_MS) {
+            store.rates.raw().remove(k)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_limits_and_availability() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("db")).unwrap();
+        let k = profile_key("U1");
+        assert_eq!(used(&s, &k).unwrap(), 0);
+        spend(&s, &k, 9).unwrap();
+        assert!(available_at(&s, &k, 10, 1).unwrap() <= now_ms());
+        assert!(available_at(&s, &k, 10, 2).unwrap() > now_ms() + 50_000);
+        assert!(try_take(&s, &k, 10).unwrap());
+        assert!(!try_take(&s, &k, 10).unwrap());
+        assert_eq!(used(&s, &k).unwrap(), 10);
+    }
+}

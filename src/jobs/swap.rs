@@ -1,0 +1,477 @@
+//! Applying one job: moving a member's profile to their desired state.
+//!
+//! The plan compares the desired state with what the profile shows and what
+//! the bot last wrote, and spends calls only on real differences: a name via
+//! `users.profile.set`, a photo via `users.setPhoto`. Before the first swap
+//! away from the member's own profile the baseline (their name and photo
+//! bytes) is captured, and it is what a restore puts back. A change the member
+//! made by hand while a preset was active is left alone at restore.
+
+use std::time::Duration;
+
+use tracing::Instrument;
+
+use super::budget;
+use crate::context::Context;
+use crate::secret::Secret;
+use crate::slack::ApiError;
+use crate::store::{now_ms, Baseline, Desired, Job, MemberState, ProfileSnapshot};
+
+/// A write this recent makes the runner wait for the member to settle.
+const RECENT_WRITE_MS: u64 = 10_000;
+
+#[derive(Debug)]
+pub enum Outcome {
+    Done,
+    /// Try again at `at` (unix ms); `attempt` counts towards the retry limit.
+    Later {
+        at: u64,
+        error: Option<String>,
+        attempt: bool,
+    },
+    /// Failed for good.
+    Dead {
+        reason: String,
+    },
+    /// Nothing to do any more (paused, no token, …).
+    Dropped(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum NameOp {
+    Set(String),
+    Restore(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum PhotoOp {
+    Upload(String),
+    Restore(String),
+    Delete,
+}
+
+pub async fn run_job(ctx: &Context, job: Job, span: tracing::Span) {
+    async {
+        let outcome = match apply(ctx, &job).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "job failed inside the bot");
+                Outcome::Later { at: now_ms() + 5_000, error: Some(e.to_string()), attempt: true }
+            }
+        };
+        finish(ctx, &job, outcome).await;
+    }
+    .instrument(span)
+    .await
+}
+
+async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
+    let store = &ctx.store;
+    let max = ctx.config.limits.max_attempts;
+    let outcome = match outcome {
+        Outcome::Later { attempt: true, error, .. } if job.attempts + 1 >= max => {
+            Outcome::Dead { reason: format!("gave up after {} attempts: {}", job.attempts + 1, error.unwrap_or_default()) }
+        }
+        o => o,
+    };
+    match outcome {
+        Outcome::Done => {
+            tracing::info!(desired = ?job.desired, "profile is in the desired state");
+            remove_if_unchanged(ctx, job);
+            let _ = store.update_member(&job.member, |m| m.failure_notified = false);
+        }
+        Outcome::Dropped(why) => {
+            tracing::info!(why, "dropping the job");
+            remove_if_unchanged(ctx, job);
+        }
+        Outcome::Later { at, error, attempt } => {
+            tracing::info!(retry_in_ms = at.saturating_sub(now_ms()), error = error.as_deref().unwrap_or(""), "later");
+            let r = store.queue.update(&job.member, |cur| match cur {
+                Some(c) if &c == job => {
+                    let mut c = c;
+                    c.not_before_ms = at;
+                    if attempt {
+                        c.attempts += 1;
+                        c.last_error = error.clone();
+                    }
+                    Some(c)
+                }
+                other => other,
+            });
+            if let Err(e) = r {
+                tracing::error!(error = %e, "could not reschedule a job");
+            }
+        }
+        Outcome::Dead { reason } => {
+            tracing::warn!(reason, "job dead-lettered");
+            if let Err(e) = store.dead_letter(job, &reason) {
+                tracing::error!(error = %e, "could not dead-letter a job");
+            }
+            remove_if_unchanged(ctx, job);
+            let state = store.member(&job.member).unwrap_or_default();
+            if !state.failure_notified {
+                let _ = store.update_member(&job.member, |m| m.failure_notified = true);
+                let text = failure_message(ctx, &reason);
+                if let Err(e) = ctx.slack.post_message(&job.member, &text, None).await {
+                    tracing::warn!(error = %e, "could not tell the member");
+                }
+            }
+        }
+    }
+}
+
+fn failure_message(ctx: &Context, reason: &str) -> String {
+    let cmd = &ctx.config.command;
+    if ["invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired", "missing_scope", "not_allowed_token_type"]
+        .iter()
+        .any(|c| reason.contains(c))
+    {
+        format!(
+            ":warning: I couldn't change your profile: Slack no longer accepts my access to it (`{reason}`). Your presets are safe. Run `{cmd} connect` to authorise me again."
+        )
+    } else {
+        format!(":warning: I couldn't change your profile: {reason}. Your presets are safe; `{cmd} status` shows what is pending.")
+    }
+}
+
+fn remove_if_unchanged(ctx: &Context, job: &Job) {
+    let r = ctx.store.queue.update(&job.member, |cur| match cur {
+        Some(c) if &c == job => None,
+        other => other,
+    });
+    if let Err(e) = r {
+        tracing::error!(error = %e, "could not remove a finished job");
+    }
+}
+
+fn classify(e: &ApiError, attempts: u32) -> Outcome {
+    let now = now_ms();
+    match e {
+        ApiError::RateLimited { retry_after } => {
+            let wait = retry_after.unwrap_or(Duration::from_secs(5)).max(Duration::from_secs(1));
+            Outcome::Later { at: now + wait.as_millis() as u64, error: Some(e.to_string()), attempt: false }
+        }
+        e if e.is_permanent() => Outcome::Dead { reason: e.code() },
+        e => {
+            let backoff = 1000u64.saturating_mul(1 << attempts.min(8)).min(300_000);
+            Outcome::Later { at: now + backoff, error: Some(e.to_string()), attempt: true }
+        }
+    }
+}
+
+/// Marks the member's token unusable after Slack refused it.
+fn on_auth_failure(ctx: &Context, member: &str, e: &ApiError) {
+    if e.is_auth() {
+        let _ = ctx.store.tokens.update(member, |t| {
+            t.map(|mut t| {
+                t.disconnected = true;
+                t.disconnect_reason = Some(e.code());
+                t
+            })
+        });
+    }
+}
+
+pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
+    let member = job.member.as_str();
+    let store = &ctx.store;
+    let state = store.member(member)?;
+    if state.paused && !job.force {
+        return Ok(Outcome::Dropped("member is paused"));
+    }
+    let Some(token) = ctx.token_for(member) else {
+        return Ok(Outcome::Dropped("member has no usable token"));
+    };
+    let now = now_ms();
+    let settle = ctx.config.limits.settle_seconds * 1000;
+    if !job.force && now.saturating_sub(state.last_write_ms) < RECENT_WRITE_MS && job.enqueued_ms + settle > now {
+        return Ok(Outcome::Later { at: job.enqueued_ms + settle, error: None, attempt: false });
+    }
+
+    let preset = match &job.desired {
+        Desired::Preset { emoji } => store.preset(member, emoji)?,
+        Desired::Baseline => None,
+    };
+
+    // The baseline is captured before anything is written, and saved first.
+    let mut state = state;
+    if let Some(p) = &preset {
+        if state.applied.preset.is_none() {
+            let profile = match state.profile.clone() {
+                Some(p) => p,
+                None => match fetch_profile(ctx, &token).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        on_auth_failure(ctx, member, &e);
+                        return Ok(classify(&e, job.attempts));
+                    }
+                },
+            };
+            let baseline = match capture_baseline(ctx, &profile).await {
+                Ok(b) => b,
+                Err(e) => return Ok(classify(&e, job.attempts)),
+            };
+            tracing::info!(name = %baseline.name, photo = baseline.photo.is_some(), "baseline captured");
+            let emoji = p.emoji.clone();
+            state = store.update_member(member, |m| {
+                m.baseline = Some(baseline.clone());
+                m.applied.preset = Some(emoji.clone());
+                if m.profile.is_none() {
+                    m.profile = Some(profile.clone());
+                }
+            })?;
+        } else if state.applied.preset.as_deref() != Some(p.emoji.as_str()) {
+            let emoji = p.emoji.clone();
+            state = store.update_member(member, |m| m.applied.preset = Some(emoji.clone()))?;
+        }
+    }
+
+    let (name_op, photo_op) =
+        plan(&state, preset.as_ref().and_then(|p| p.name.clone()), preset.as_ref().and_then(|p| p.photo.clone()), job.force);
+    tracing::debug!(?name_op, ?photo_op, "plan");
+
+    // Hand-made changes seen while restoring: forget what we wrote, touch nothing.
+    let hand_name = preset.as_ref().and_then(|p| p.name.as_ref()).is_none() && state.applied.name.is_some() && name_op.is_none();
+    let hand_photo = preset.as_ref().and_then(|p| p.photo.as_ref()).is_none() && state.applied.photo.is_some() && photo_op.is_none();
+    if hand_name || hand_photo {
+        store.update_member(member, |m| {
+            if hand_name {
+                m.applied.name = None;
+            }
+            if hand_photo {
+                m.applied.photo = None;
+                m.applied.avatar_hash = None;
+            }
+        })?;
+    }
+
+    let n = name_op.is_some() as u32 + photo_op.is_some() as u32;
+    if n > 0 {
+        let limit = ctx.config.limits.profile_updates_per_minute;
+        let at = budget::available_at(store, &budget::profile_key(member), limit, n)?;
+        if at > now_ms() {
+            tracing::info!(wait_ms = at - now_ms(), "per-member profile budget spent: waiting");
+            return Ok(Outcome::Later { at, error: None, attempt: false });
+        }
+        if matches!(photo_op, Some(PhotoOp::Upload(_) | PhotoOp::Restore(_))) {
+            let at = budget::available_at(store, budget::PHOTO_KEY, ctx.config.limits.photos_per_minute, 1)?;
+            if at > now_ms() {
+                tracing::info!(wait_ms = at - now_ms(), "users.setPhoto budget spent: waiting");
+                return Ok(Outcome::Later { at, error: None, attempt: false });
+            }
+        }
+    }
+
+    if let Some(op) = name_op {
+        let name = match &op {
+            NameOp::Set(n) | NameOp::Restore(n) => n.clone(),
+        };
+        budget::spend(store, &budget::profile_key(member), 1)?;
+        if let Err(e) = ctx.slack.set_display_name(&token, &name).await {
+            on_auth_failure(ctx, member, &e);
+            return Ok(classify(&e, job.attempts));
+        }
+        let restored = matches!(op, NameOp::Restore(_));
+        store.update_member(member, |m| {
+            m.applied.name = if restored { None } else { Some(name.clone()) };
+            m.last_write_ms = now_ms();
+            if let Some(p) = m.profile.as_mut() {
+                p.display_name = name.clone();
+            }
+        })?;
+    }
+
+    if let Some(op) = photo_op {
+        budget::spend(store, &budget::profile_key(member), 1)?;
+        let result = match &op {
+            PhotoOp::Upload(h) | PhotoOp::Restore(h) => {
+                let Some(bytes) = store.photo(h)? else {
+                    return Ok(Outcome::Dead { reason: "the photo is missing from the database".into() });
+                };
+                budget::spend(store, budget::PHOTO_KEY, 1)?;
+                let mime = match crate::photo::sniff(&bytes) {
+                    Some(image::ImageFormat::Png) => "image/png",
+                    Some(image::ImageFormat::Gif) => "image/gif",
+                    _ => "image/jpeg",
+                };
+                ctx.slack.set_photo(&token, bytes, mime).await
+            }
+            PhotoOp::Delete => ctx.slack.form("users.deletePhoto", &token, &[]).await.map(|_| ()),
+        };
+        if let Err(e) = result {
+            on_auth_failure(ctx, member, &e);
+            return Ok(classify(&e, job.attempts));
+        }
+        store.update_member(member, |m| {
+            match &op {
+                PhotoOp::Upload(h) => {
+                    m.applied.photo = Some(h.clone());
+                    m.applied.awaiting_avatar_echo = true;
+                }
+                PhotoOp::Restore(_) | PhotoOp::Delete => {
+                    m.applied.photo = None;
+                    m.applied.avatar_hash = None;
+                    m.applied.awaiting_avatar_echo = false;
+                }
+            }
+            m.last_write_ms = now_ms();
+        })?;
+    }
+
+    if preset.is_none() {
+        store.update_member(member, |m| {
+            if m.applied.name.is_none() && m.applied.photo.is_none() {
+                m.applied.preset = None;
+            }
+        })?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// What to write, given the desired name/photo (None = the member's own).
+fn plan(state: &MemberState, want_name: Option<String>, want_photo: Option<String>, force: bool) -> (Option<NameOp>, Option<PhotoOp>) {
+    let current_name = state.profile.as_ref().map(|p| p.display_name.clone());
+    let current_avatar = state.profile.as_ref().and_then(|p| p.avatar_hash.clone());
+    let baseline = state.baseline.as_ref();
+    let applied = &state.applied;
+
+    let name_op = match want_name {
+        Some(n) => (current_name.as_deref() != Some(n.as_str()) || (current_name.is_none() && applied.name.as_deref() != Some(n.as_str())))
+            .then_some(NameOp::Set(n)),
+        None => match (applied.name.as_deref(), baseline) {
+            (Some(written), Some(b)) => {
+                let untouched = current_name.as_deref().is_none_or(|c| c == written);
+                (untouched || force)
+                    .then(|| NameOp::Restore(b.name.clone()))
+                    .filter(|_| current_name.as_deref() != Some(b.name.as_str()) || force)
+            }
+            (None, Some(b)) if force && current_name.as_deref() != Some(b.name.as_str()) => Some(NameOp::Restore(b.name.clone())),
+            _ => None,
+        },
+    };
+
+    let photo_op = match want_photo {
+        Some(h) => (applied.photo.as_deref() != Some(h.as_str())).then_some(PhotoOp::Upload(h)),
+        None => match (applied.photo.as_deref(), baseline) {
+            (Some(_), Some(b)) => {
+                let hand_changed = matches!((&applied.avatar_hash, &current_avatar), (Some(a), Some(c)) if a != c);
+                if hand_changed && !force {
+                    None
+                } else if let Some(bh) = &b.photo {
+                    Some(PhotoOp::Restore(bh.clone()))
+                } else if !b.is_custom_image {
+                    Some(PhotoOp::Delete)
+                } else {
+                    tracing::warn!("the member's own photo could not be captured, so it cannot be put back");
+                    None
+                }
+            }
+            _ => None,
+        },
+    };
+    (name_op, photo_op)
+}
+
+async fn fetch_profile(ctx: &Context, token: &Secret) -> Result<ProfileSnapshot, ApiError> {
+    let p = ctx.slack.users_profile_get(token, None).await?;
+    Ok(snapshot(&p))
+}
+
+/// The parts of a profile the engine keeps.
+pub fn snapshot(p: &crate::slack::types::UserProfile) -> ProfileSnapshot {
+    ProfileSnapshot {
+        display_name: p.display_name.clone().unwrap_or_default(),
+        real_name: p.real_name.clone().unwrap_or_default(),
+        image_url: p.best_image().map(str::to_string),
+        avatar_hash: p.avatar_hash.clone().filter(|s| !s.is_empty()),
+        is_custom_image: p.is_custom_image,
+    }
+}
+
+async fn capture_baseline(ctx: &Context, profile: &ProfileSnapshot) -> Result<Baseline, ApiError> {
+    let mut photo = None;
+    if let Some(url) = profile.image_url.as_deref().filter(|_| profile.is_custom_image) {
+        match ctx.slack.download(url, false, ctx.config.images.max_bytes).await {
+            Ok(bytes) if crate::photo::sniff(&bytes).is_some() => match ctx.store.put_photo(&bytes) {
+                Ok(h) => photo = Some(h),
+                Err(e) => return Err(ApiError::Decode(format!("storing the baseline photo: {e}"))),
+            },
+            Ok(_) => tracing::warn!("the member's photo is not an image we can keep; it will not be restored"),
+            Err(e) if e.is_permanent() => tracing::warn!(error = %e, "could not download the member's photo; it will not be restored"),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Baseline {
+        name: profile.display_name.clone(),
+        photo,
+        avatar_hash: profile.avatar_hash.clone(),
+        is_custom_image: profile.is_custom_image,
+        captured_ms: now_ms(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Applied;
+
+    fn state(name: &str, applied: Applied, baseline: Option<Baseline>) -> MemberState {
+        MemberState {
+            profile: Some(ProfileSnapshot { display_name: name.into(), avatar_hash: Some("av1".into()), ..Default::default() }),
+            applied,
+            baseline,
+            ..Default::default()
+        }
+    }
+
+    fn base() -> Baseline {
+        Baseline { name: "Ann".into(), photo: Some("orig".into()), avatar_hash: Some("av0".into()), is_custom_image: true, captured_ms: 0 }
+    }
+
+    #[test]
+    fn swap_writes_only_differences() {
+        let s = state("Ann", Applied::default(), Some(base()));
+        assert_eq!(
+            plan(&s, Some("Away".into()), Some("p1".into()), false),
+            (Some(NameOp::Set("Away".into())), Some(PhotoOp::Upload("p1".into())))
+        );
+        let s = state(
+            "Away",
+            Applied { preset: Some("x".into()), name: Some("Away".into()), photo: Some("p1".into()), ..Default::default() },
+            Some(base()),
+        );
+        assert_eq!(plan(&s, Some("Away".into()), Some("p1".into()), false), (None, None));
+    }
+
+    #[test]
+    fn restore_puts_back_the_baseline() {
+        let s = state(
+            "Away",
+            Applied { preset: Some("x".into()), name: Some("Away".into()), photo: Some("p1".into()), ..Default::default() },
+            Some(base()),
+        );
+        assert_eq!(plan(&s, None, None, false), (Some(NameOp::Restore("Ann".into())), Some(PhotoOp::Restore("orig".into()))));
+    }
+
+    #[test]
+    fn hand_changes_during_a_preset_survive_restore() {
+        let applied = Applied {
+            preset: Some("x".into()),
+            name: Some("Away".into()),
+            photo: Some("p1".into()),
+            avatar_hash: Some("av-bot".into()),
+            ..Default::default()
+        };
+        let s = state("My own new name", applied, Some(base()));
+        assert_eq!(plan(&s, None, None, false), (None, None));
+    }
+
+    #[test]
+    fn default_avatar_is_restored_by_deleting() {
+        let mut b = base();
+        b.photo = None;
+        b.is_custom_image = false;
+        let s = state("Away", Applied { preset: Some("x".into()), photo: Some("p1".into()), ..Default::default() }, Some(b));
+        assert_eq!(plan(&s, None, None, false).1, Some(PhotoOp::Delete));
+    }
+}

@@ -1,0 +1,167 @@
+//! Operator commands that run without Socket Mode: `check`, `presets
+//! export|import` and `db stats`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::photo::PhotoLimits;
+use crate::slack::SlackClient;
+use crate::store::{now_ms, Preset, Store};
+
+/// One preset in the JSON backup format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresetRecord {
+    pub member: String,
+    pub emoji: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A path to an image file (relative to the JSON file), processed on import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<String>,
+    /// The processed photo itself, as written by `export`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_base64: Option<String>,
+}
+
+pub async fn check(config: &Config) -> anyhow::Result<ExitCode> {
+    println!("config: OK (database at {})", config.db_path.display());
+    let slack = SlackClient::new(config.api_url.clone(), config.bot_token.clone(), config.app_token.clone())?;
+    let mut problems = 0;
+    let mut report = |r: Result<String, String>| match r {
+        Ok(s) => println!("{s}"),
+        Err(s) => {
+            problems += 1;
+            println!("PROBLEM: {s}");
+        }
+    };
+    report(crate::app::check_token(&slack, "bot token (SLACK_BOT_TOKEN)", &config.bot_token, crate::manifest::BOT_SCOPES).await);
+    report(match slack.connections_open().await {
+        Ok(_) => Ok("app token (SLACK_APP_TOKEN): OK (Socket Mode connections can be opened)".into()),
+        Err(e) => Err(format!("app token (SLACK_APP_TOKEN): apps.connections.open failed ({e}); it needs the connections:write scope and Socket Mode turned on")),
+    });
+    if let Some(t) = &config.user_token {
+        report(crate::app::check_token(&slack, "user token (SLACK_USER_TOKEN)", t, crate::manifest::USER_SCOPES).await);
+    } else if config.oauth.is_none() {
+        println!("note: no SLACK_USER_TOKEN and no OAuth client: nobody's profile can be changed yet");
+    }
+    if problems == 0 {
+        println!("all good");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(1))
+    }
+}
+
+pub fn export(config: &Config, user: Option<&str>) -> anyhow::Result<ExitCode> {
+    let store = crate::app::open_store(config)?;
+    let presets: Vec<Preset> = match user {
+        Some(u) => store.presets_of(u)?,
+        None => store.presets.iter()?.into_iter().map(|(_, p)| p).collect(),
+    };
+    let mut out = Vec::with_capacity(presets.len());
+    for p in presets {
+        let photo_base64 = match &p.photo {
+            Some(h) => store.photo(h)?.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+            None => None,
+        };
+        out.push(PresetRecord { member: p.member, emoji: p.emoji, name: p.name, photo: None, photo_base64 });
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let records: Vec<PresetRecord> =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a presets JSON array", file.display()))?;
+    let store = crate::app::open_store(config)?;
+    let emoji = crate::emoji::EmojiCache::new(store.clone());
+    let base = file.parent().unwrap_or(Path::new("."));
+    let limits = PhotoLimits::from(&config.images);
+    let (mut ok, mut bad) = (0, 0);
+    for r in records {
+        match import_one(&store, &emoji, base, &limits, &r).await {
+            Ok(()) => ok += 1,
+            Err(e) => {
+                bad += 1;
+                eprintln!("skipped {} :{}:: {e}", r.member, r.emoji);
+            }
+        }
+    }
+    store.flush().await?;
+    println!("imported {ok} preset(s){}", if bad > 0 { format!(", skipped {bad}") } else { String::new() });
+    Ok(if bad > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+async fn import_one(
+    store: &Store,
+    emoji: &crate::emoji::EmojiCache,
+    base: &Path,
+    limits: &PhotoLimits,
+    r: &PresetRecord,
+) -> anyhow::Result<()> {
+    if !crate::config::looks_like_user_id(&r.member) {
+        anyhow::bail!("member must be a member id such as U0123ABCD");
+    }
+    let canonical = emoji.canonical_or_unverified(&r.emoji).ok_or_else(|| anyhow::anyhow!("unknown emoji"))?;
+    let name = match &r.name {
+        Some(n) => Some(crate::command::validate_display_name(n).map_err(|e| anyhow::anyhow!(e))?),
+        None => None,
+    };
+    let bytes = match (&r.photo_base64, &r.photo) {
+        (Some(b64), _) => Some(base64::engine::general_purpose::STANDARD.decode(b64.trim()).context("photo_base64 is not base64")?),
+        (None, Some(path)) => {
+            let p = base.join(path);
+            Some(std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?)
+        }
+        (None, None) => None,
+    };
+    if name.is_none() && bytes.is_none() {
+        anyhow::bail!("a preset needs a name, a photo, or both");
+    }
+    let photo = match bytes {
+        Some(b) => {
+            let processed = crate::photo::process_async(b, *limits).await?;
+            Some(store.put_photo(&processed.bytes)?)
+        }
+        None => None,
+    };
+    store.put_preset(&Preset { member: r.member.clone(), emoji: canonical, name, photo, updated_ms: now_ms() })?;
+    Ok(())
+}
+
+pub fn db_stats(config: &Config) -> anyhow::Result<ExitCode> {
+    let store = crate::app::open_store(config)?;
+    println!("database: {} ({} KB on disk)", config.db_path.display(), store.size_on_disk() / 1024);
+    println!("schema version: {}", crate::store::SCHEMA_VERSION);
+    for name in crate::store::trees::ALL {
+        let n = match *name {
+            crate::store::trees::META => store.meta.len(),
+            crate::store::trees::PHOTOS => store.photos.len(),
+            crate::store::trees::PRESETS => store.presets.len(),
+            crate::store::trees::MEMBERS => store.members.len(),
+            crate::store::trees::QUEUE => store.queue.len(),
+            crate::store::trees::DEAD => store.dead.len(),
+            crate::store::trees::SEEN => store.seen.len(),
+            crate::store::trees::TOKENS => store.tokens.len(),
+            crate::store::trees::RATES => store.rates.len(),
+            crate::store::trees::EMOJI => store.emoji.len(),
+            crate::store::trees::AVATARS => store.avatars.len(),
+            crate::store::trees::OAUTH_STATES => store.oauth_states.len(),
+            _ => 0,
+        };
+        println!("  {name:<14} {n}");
+    }
+    println!("members with presets: {}", store.members_with_presets()?);
+    println!("queue depth: {}", store.queue.len());
+    println!("dead letters: {}", store.dead.len());
+    for (_, d) in store.dead.iter()? {
+        println!("  {} {:?}: {}", d.job.member, d.job.desired, d.reason);
+    }
+    Ok(ExitCode::SUCCESS)
+}

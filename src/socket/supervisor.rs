@@ -1,0 +1,290 @@
+//! Keeps the right number of Socket Mode connections open, without gaps.
+//!
+//! A connection due for replacement (Slack's `disconnect` warning or
+//! `refresh_requested`, or its `approximate_connection_time` running out) stays
+//! in service until its replacement has said hello; only then is it retired
+//! and drained. Failed opens and dropped connections back off exponentially;
+//! `ratelimited` from `apps.connections.open` waits at least as long as Slack
+//! asks. `link_disabled` stops everything and is reported to the caller.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::backoff::Backoff;
+use super::connection::{self, ConnEvent};
+use super::{Handler, SocketStatus};
+use crate::shutdown::Shutdown;
+use crate::slack::ApiError;
+
+/// Opens a Socket Mode URL (`apps.connections.open` in production).
+pub type Opener = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, ApiError>> + Send>> + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SocketError {
+    #[error("Slack disabled Socket Mode for this app (link_disabled): turn Socket Mode back on in the app's settings, then start statusinator again")]
+    LinkDisabled,
+}
+
+/// A connection lives at least this long before its success resets the backoff,
+/// so a connection that says hello and drops at once still backs off.
+const STABLE_AFTER: Duration = Duration::from_secs(30);
+
+struct Conn {
+    retire: watch::Sender<bool>,
+    retiring: bool,
+    needs_replacement: bool,
+    hello_at: Option<Instant>,
+    refresh_at: Option<Instant>,
+}
+
+enum Msg {
+    Conn(ConnEvent),
+    Opened(Result<String, ApiError>),
+}
+
+pub struct Supervisor {
+    pub opener: Opener,
+    pub handler: Handler,
+    pub status: Arc<SocketStatus>,
+    pub desired: usize,
+    pub backoff: Backoff,
+    pub shutdown: Shutdown,
+}
+
+impl Supervisor {
+    pub async fn run(mut self) -> Result<(), SocketError> {
+        let (tx, mut rx) = mpsc::channel::<Msg>(64);
+        let (conn_tx, mut conn_rx) = mpsc::channel::<ConnEvent>(64);
+        // Forward connection events into the one queue this loop reads.
+        {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(ev) = conn_rx.recv().await {
+                    if tx.send(Msg::Conn(ev)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+
+        let mut conns: BTreeMap<u64, Conn> = BTreeMap::new();
+        let mut next_id = 1u64;
+        let mut opening = 0usize;
+        let mut next_open_at = Instant::now();
+        let mut stopping: Option<Result<(), SocketError>> = None;
+        let mut stop_deadline: Option<Instant> = None;
+
+        loop {
+            if stopping.is_some() {
+                for c in conns.values_mut() {
+                    if !c.retiring {
+                        c.retiring = true;
+                        let _ = c.retire.send(true);
+                    }
+                }
+                if conns.is_empty() {
+                    break;
+                }
+            } else {
+                let now = Instant::now();
+                for c in conns.values_mut() {
+                    if c.refresh_at.is_some_and(|t| t <= now) && !c.retiring {
+                        tracing::info!("connection time nearly up: opening a replacement");
+                        c.needs_replacement = true;
+                        c.refresh_at = None;
+                    }
+                }
+                let healthy = conns.values().filter(|c| !c.retiring && !c.needs_replacement).count();
+                if healthy + opening < self.desired && next_open_at <= now {
+                    opening += 1;
+                    let opener = self.opener.clone();
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        let r = opener().await;
+                        let _ = tx.send(Msg::Opened(r)).await;
+                    });
+                }
+            }
+
+            let wake = {
+                let mut w = stop_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                if stopping.is_none() {
+                    if next_open_at > Instant::now() {
+                        w = w.min(next_open_at);
+                    }
+                    for c in conns.values() {
+                        if let Some(t) = c.refresh_at {
+                            w = w.min(t);
+                        }
+                    }
+                }
+                w
+            };
+
+            let msg = tokio::select! {
+                m = rx.recv() => m,
+                _ = tokio::time::sleep_until(wake) => {
+                    if stop_deadline.is_some_and(|d| d <= Instant::now()) {
+                        tracing::warn!(left = conns.len(), "connections did not close in time");
+                        break;
+                    }
+                    continue;
+                }
+                _ = self.shutdown.wait(), if stopping.is_none() => {
+                    tracing::info!("closing Socket Mode connections");
+                    stopping = Some(Ok(()));
+                    stop_deadline = Some(Instant::now() + Duration::from_secs(8));
+                    continue;
+                }
+            };
+            let Some(msg) = msg else { break };
+
+            match msg {
+                Msg::Opened(Ok(url)) => {
+                    opening = opening.saturating_sub(1);
+                    self.status.opened.fetch_add(1, Ordering::Relaxed);
+                    if stopping.is_some() {
+                        continue;
+                    }
+                    let id = next_id;
+                    next_id += 1;
+                    let (retire_tx, retire_rx) = watch::channel(false);
+                    conns.insert(
+                        id,
+                        Conn { retire: retire_tx, retiring: false, needs_replacement: false, hello_at: None, refresh_at: None },
+                    );
+                    tokio::spawn(connection::run(id, url, self.handler.clone(), self.status.clone(), conn_tx.clone(), retire_rx));
+                }
+                Msg::Opened(Err(e)) => {
+                    opening = opening.saturating_sub(1);
+                    let mut delay = self.backoff.next_delay();
+                    if let ApiError::RateLimited { retry_after } = &e {
+                        delay = delay.max(retry_after.unwrap_or(Duration::from_secs(30)));
+                    }
+                    if matches!(&e, ApiError::Slack(code) if code == "invalid_auth" || code == "not_authed" || code == "not_allowed_token_type")
+                    {
+                        tracing::error!(error = %e, "apps.connections.open refused the app token (SLACK_APP_TOKEN): check it has connections:write");
+                        delay = delay.max(Duration::from_secs(30));
+                    }
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, attempt = self.backoff.failures(), "could not open a Socket Mode connection");
+                    next_open_at = Instant::now() + delay;
+                }
+                Msg::Conn(ConnEvent::Hello { id, hello }) => {
+                    let now = Instant::now();
+                    if let Some(c) = conns.get_mut(&id) {
+                        c.hello_at = Some(now);
+                        if let Some(secs) = hello.approximate_connection_time.filter(|s| *s > 0) {
+                            // Replace well before Slack closes it: at 90%, but no sooner than 10 s.
+                            let lead = (secs / 10).clamp(1, 300);
+                            c.refresh_at = Some(now + Duration::from_secs(secs.saturating_sub(lead).max(10)));
+                        }
+                    }
+                    let live = conns.values().filter(|c| c.hello_at.is_some() && !c.retiring && !c.needs_replacement).count();
+                    if live >= self.desired {
+                        for c in conns.values_mut().filter(|c| c.needs_replacement && !c.retiring) {
+                            tracing::info!("replacement is up: retiring the old connection");
+                            c.retiring = true;
+                            let _ = c.retire.send(true);
+                        }
+                    }
+                }
+                Msg::Conn(ConnEvent::Disconnect { id, reason }) => {
+                    if reason == "link_disabled" {
+                        tracing::error!("{}", SocketError::LinkDisabled);
+                        stopping = Some(Err(SocketError::LinkDisabled));
+                        stop_deadline = Some(Instant::now() + Duration::from_secs(8));
+                    } else if let Some(c) = conns.get_mut(&id) {
+                        tracing::info!(reason, "opening a replacement before closing");
+                        c.needs_replacement = true;
+                    }
+                }
+                Msg::Conn(ConnEvent::Closed { id, error, said_hello }) => {
+                    let Some(c) = conns.remove(&id) else { continue };
+                    if c.retiring || stopping.is_some() {
+                        continue;
+                    }
+                    if c.hello_at.is_some_and(|t| t.elapsed() >= STABLE_AFTER) {
+                        self.backoff.reset();
+                    }
+                    let delay = self.backoff.next_delay();
+                    tracing::warn!(
+                        error = error.as_deref().unwrap_or("closed"),
+                        said_hello,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "connection lost: reconnecting"
+                    );
+                    next_open_at = next_open_at.max(Instant::now() + delay);
+                }
+            }
+        }
+        stopping.unwrap_or(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// With paused time, failed opens are retried after growing delays.
+    #[tokio::test(start_paused = true)]
+    async fn failed_opens_back_off() {
+        let calls: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let c2 = calls.clone();
+        let opener: Opener = Arc::new(move || {
+            c2.lock().unwrap_or_else(|e| e.into_inner()).push(Instant::now());
+            Box::pin(async { Err(ApiError::Transport("refused".into())) })
+        });
+        let shutdown = Shutdown::new();
+        let handler: Handler = Arc::new(|_| Box::pin(async { super::super::AckDecision::Ack(None) }));
+        let sup = Supervisor {
+            opener,
+            handler,
+            status: Arc::default(),
+            desired: 1,
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(60)),
+            shutdown: shutdown.clone(),
+        };
+        let task = tokio::spawn(sup.run());
+        tokio::time::sleep(Duration::from_secs(200)).await;
+        shutdown.trigger();
+        task.await.unwrap().unwrap();
+        let t = calls.lock().unwrap().clone();
+        assert!(t.len() >= 6, "only {} attempts", t.len());
+        let gaps: Vec<Duration> = t.windows(2).map(|w| w[1] - w[0]).collect();
+        for w in gaps.windows(2).take(4) {
+            assert!(w[1] >= w[0], "gaps should grow: {gaps:?}");
+        }
+        assert!(gaps[4] >= Duration::from_secs(8), "{gaps:?}");
+        assert!(gaps.iter().all(|g| *g <= Duration::from_secs(60)), "{gaps:?}");
+    }
+
+    /// `ratelimited` on apps.connections.open waits at least Retry-After.
+    #[tokio::test(start_paused = true)]
+    async fn ratelimited_open_waits_as_asked() {
+        let calls: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let c2 = calls.clone();
+        let opener: Opener = Arc::new(move || {
+            c2.lock().unwrap_or_else(|e| e.into_inner()).push(Instant::now());
+            Box::pin(async { Err(ApiError::RateLimited { retry_after: Some(Duration::from_secs(42)) }) })
+        });
+        let shutdown = Shutdown::new();
+        let handler: Handler = Arc::new(|_| Box::pin(async { super::super::AckDecision::Ack(None) }));
+        let sup =
+            Supervisor { opener, handler, status: Arc::default(), desired: 1, backoff: Backoff::default(), shutdown: shutdown.clone() };
+        let task = tokio::spawn(sup.run());
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        shutdown.trigger();
+        task.await.unwrap().unwrap();
+        let t = calls.lock().unwrap().clone();
+        assert!(t.len() >= 2);
+        assert!(t[1] - t[0] >= Duration::from_secs(42));
+    }
+}
