@@ -493,3 +493,33 @@ mod tests {
         assert!(c.is_admin("U1"));
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// config.example.toml documents every key with its default: it must parse
+    /// and give exactly the defaults.
+    #[test]
+    fn the_example_config_is_the_defaults() {
+        struct E;
+        impl Env for E {
+            fn var(&self, key: &str) -> Option<String> {
+                match key {
+                    "SLACK_APP_TOKEN" => Some("xapp-1-x".into()),
+                    "SLACK_BOT_TOKEN" => Some("xoxb-1-x".into()),
+                    _ => None,
+                }
+            }
+        }
+        let text = include_str!("../config.example.toml");
+        let c = Config::from_toml(text, &E).unwrap();
+        let d = Config::from_toml("", &E).unwrap();
+        assert_eq!(c.limits, d.limits);
+        assert_eq!(c.images, d.images);
+        assert_eq!(c.api_url, d.api_url);
+        assert_eq!(c.command, d.command);
+        assert_eq!(c.db_path, d.db_path);
+        assert_eq!(c.connections, d.connections);
+    }
+}

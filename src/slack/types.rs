@@ -16,6 +16,16 @@ pub fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>,
     })
 }
 
+/// A non-negative number, or a numeric string; anything else is None.
+pub fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
 /// A bool, or anything else read as false.
 pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
@@ -114,7 +124,7 @@ pub struct File {
     pub mimetype: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub filetype: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_u64")]
     pub size: Option<u64>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub url_private: Option<String>,
@@ -149,6 +159,6 @@ pub struct AuthedUser {
     pub token_type: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub refresh_token: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_u64")]
     pub expires_in: Option<u64>,
 }

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::slack::types::lenient_string;
+use crate::slack::types::{lenient_bool, lenient_string, lenient_u64};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
@@ -75,15 +75,15 @@ struct RawFrame {
     envelope_id: Option<String>,
     #[serde(default)]
     payload: Option<Value>,
-    #[serde(default)]
-    accepts_response_payload: Option<bool>,
-    #[serde(default)]
-    retry_attempt: Option<u32>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    accepts_response_payload: bool,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    retry_attempt: Option<u64>,
     #[serde(default, deserialize_with = "lenient_string")]
     retry_reason: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     reason: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_u64")]
     num_connections: Option<u64>,
     #[serde(default)]
     debug_info: Option<Value>,
@@ -113,8 +113,8 @@ pub fn parse(text: &str) -> Result<Frame, FrameError> {
             envelope_id: raw.envelope_id.filter(|s| !s.is_empty()).ok_or(FrameError::NoEnvelopeId)?,
             kind: k,
             payload: raw.payload.unwrap_or(Value::Null),
-            accepts_response_payload: raw.accepts_response_payload.unwrap_or(false),
-            retry_attempt: raw.retry_attempt.unwrap_or(0),
+            accepts_response_payload: raw.accepts_response_payload,
+            retry_attempt: raw.retry_attempt.unwrap_or(0).min(u32::MAX as u64) as u32,
             retry_reason: raw.retry_reason.filter(|s| !s.is_empty()),
         }))
     };

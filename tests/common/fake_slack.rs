@@ -213,7 +213,7 @@ enum Cmd {
     Drop,
 }
 
-struct State {
+struct Fake {
     origin: String,
     next_id: u64,
     last_ts_micros: u128,
@@ -254,11 +254,11 @@ struct State {
 
 struct Inner {
     origin: String,
-    state: Mutex<State>,
+    state: Mutex<Fake>,
 }
 
 impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, Fake> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -420,7 +420,7 @@ enum Who {
 // State logic (all synchronous, called with the lock held)
 // ---------------------------------------------------------------------------------------------
 
-impl State {
+impl Fake {
     fn next(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -539,7 +539,13 @@ impl State {
             "ims": if f.user.is_empty() { json!([]) } else { json!([format!("D{}", f.user)]) },
             "comments_count": 0
         });
-        if let (Ok((w, h)), Some(o)) = (image::ImageReader::new(io::Cursor::new(&f.bytes)).with_guessed_format().map_err(|_| ()).and_then(|r| r.into_dimensions().map_err(|_| ())), obj.as_object_mut()) {
+        if let (Ok((w, h)), Some(o)) = (
+            image::ImageReader::new(io::Cursor::new(&f.bytes))
+                .with_guessed_format()
+                .map_err(|_| ())
+                .and_then(|r| r.into_dimensions().map_err(|_| ())),
+            obj.as_object_mut(),
+        ) {
             o.insert("original_w".into(), json!(w));
             o.insert("original_h".into(), json!(h));
             o.insert("thumb_360".into(), json!(url.as_str()));
@@ -650,9 +656,7 @@ fn require(who: &Who, bot: bool, user: bool, needed: &str) -> Result<(), Reply> 
         Who::Revoked => Err(Reply::err("token_revoked")),
         Who::App => Err(Reply::err("not_allowed_token_type")),
         Who::Bot if !bot => Err(Reply::err("not_allowed_token_type")),
-        Who::User(_) if !user => {
-            Err(Reply::ok(json!({"ok": false, "error": "missing_scope", "needed": needed, "provided": USER_SCOPES})))
-        }
+        Who::User(_) if !user => Err(Reply::ok(json!({"ok": false, "error": "missing_scope", "needed": needed, "provided": USER_SCOPES}))),
         _ => Ok(()),
     }
 }
@@ -682,7 +686,7 @@ const PROFILE_KEYS: &[&str] = &[
     "start_date",
 ];
 
-fn dispatch(st: &mut State, method: &str, who: Who, params: &Map<String, Value>, files: &[(String, String, Vec<u8>)]) -> Reply {
+fn dispatch(st: &mut Fake, method: &str, who: Who, params: &Map<String, Value>, files: &[(String, String, Vec<u8>)]) -> Reply {
     let mut reply = dispatch_inner(st, method, &who, params, files);
     if let Some(s) = scopes_header(&who) {
         reply.headers.push(("x-oauth-scopes", s.to_string()));
@@ -690,7 +694,7 @@ fn dispatch(st: &mut State, method: &str, who: Who, params: &Map<String, Value>,
     reply
 }
 
-fn dispatch_inner(st: &mut State, method: &str, who: &Who, params: &Map<String, Value>, files: &[(String, String, Vec<u8>)]) -> Reply {
+fn dispatch_inner(st: &mut Fake, method: &str, who: &Who, params: &Map<String, Value>, files: &[(String, String, Vec<u8>)]) -> Reply {
     macro_rules! need {
         ($bot:expr, $user:expr, $scope:expr) => {
             if let Err(r) = require(who, $bot, $user, $scope) {
@@ -780,7 +784,7 @@ fn dispatch_inner(st: &mut State, method: &str, who: &Who, params: &Map<String, 
             if let Some(retry) = {
                 let enforce = st.enforce_rate_limits;
                 let times = st.profile_set_times.entry(owner.clone()).or_default();
-                let over = State::check_window(times, 10);
+                let over = Fake::check_window(times, 10);
                 if over.is_none() || !enforce {
                     times.push_back(Instant::now());
                 }
@@ -852,7 +856,7 @@ fn dispatch_inner(st: &mut State, method: &str, who: &Who, params: &Map<String, 
             }
             if let Some(retry) = {
                 let enforce = st.enforce_rate_limits;
-                let over = State::check_window(&mut st.set_photo_times, 20);
+                let over = Fake::check_window(&mut st.set_photo_times, 20);
                 if over.is_none() || !enforce {
                     st.set_photo_times.push_back(Instant::now());
                 }
@@ -964,7 +968,11 @@ fn dispatch_inner(st: &mut State, method: &str, who: &Who, params: &Map<String, 
                     format!("V{:08}", st.next())
                 }
             };
-            let vtype = if method == "views.publish" { "home".to_string() } else { view.get("type").and_then(Value::as_str).unwrap_or("modal").to_string() };
+            let vtype = if method == "views.publish" {
+                "home".to_string()
+            } else {
+                view.get("type").and_then(Value::as_str).unwrap_or("modal").to_string()
+            };
             view.insert("id".into(), json!(id));
             view.insert("team_id".into(), json!(TEAM));
             view.insert("type".into(), json!(vtype));
@@ -1431,7 +1439,7 @@ impl FakeSlack {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("fake slack: bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("fake slack: local_addr");
         let origin = format!("http://127.0.0.1:{}", addr.port());
-        let state = State {
+        let state = Fake {
             origin: origin.clone(),
             next_id: 0,
             last_ts_micros: 0,
@@ -1486,7 +1494,7 @@ impl FakeSlack {
         FakeSlack { inner }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, Fake> {
         self.inner.lock()
     }
 
@@ -1525,7 +1533,10 @@ impl FakeSlack {
         });
         let Value::Object(profile) = profile else { unreachable!() };
         st.revoked.remove(&token);
-        st.members.insert(id.to_string(), Member { id: id.to_string(), name, token: token.clone(), profile, photo: Vec::new(), updated: unix_secs() });
+        st.members.insert(
+            id.to_string(),
+            Member { id: id.to_string(), name, token: token.clone(), profile, photo: Vec::new(), updated: unix_secs() },
+        );
         st.set_photo(id, photo);
         token
     }
@@ -1586,7 +1597,17 @@ impl FakeSlack {
     pub fn add_file(&self, bytes: Vec<u8>, name: &str, mimetype: &str) -> String {
         let mut st = self.lock();
         let id = format!("F{:08}", st.next());
-        st.files.insert(id.clone(), FileEntry { id: id.clone(), name: name.to_string(), mimetype: mimetype.to_string(), bytes, user: String::new(), created: unix_secs() });
+        st.files.insert(
+            id.clone(),
+            FileEntry {
+                id: id.clone(),
+                name: name.to_string(),
+                mimetype: mimetype.to_string(),
+                bytes,
+                user: String::new(),
+                created: unix_secs(),
+            },
+        );
         id
     }
 
@@ -1891,7 +1912,9 @@ impl FakeSlack {
         let orig = st
             .envelopes
             .iter()
-            .find(|e| e.envelope_id == envelope_or_event_id || e.payload.get("event_id").and_then(Value::as_str) == Some(envelope_or_event_id))
+            .find(|e| {
+                e.envelope_id == envelope_or_event_id || e.payload.get("event_id").and_then(Value::as_str) == Some(envelope_or_event_id)
+            })
             .cloned()?;
         Some(st.deliver(&orig.kind, orig.payload, orig.accepts_response_payload, retry_attempt))
     }
@@ -2069,7 +2092,10 @@ impl FakeSlack {
                 st.response_owner.insert(rid.clone(), user.to_string());
                 o.insert("container".into(), json!({"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false}));
                 o.insert("channel".into(), json!({"id": channel, "name": "directmessage"}));
-                o.insert("message".into(), json!({"bot_id": BOT_ID, "type": "message", "text": "", "user": BOT_USER, "ts": ts, "team": TEAM}));
+                o.insert(
+                    "message".into(),
+                    json!({"bot_id": BOT_ID, "type": "message", "text": "", "user": BOT_USER, "ts": ts, "team": TEAM}),
+                );
                 o.insert("state".into(), json!({"values": {}}));
                 o.insert("response_url".into(), json!(format!("{}/response/{rid}", st.origin)));
             }
