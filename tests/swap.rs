@@ -16,7 +16,7 @@ async fn add_preset(slack: &FakeSlack, bot: &Bot, user: &str, text: &str) {
 
 async fn set_photo_by_dm(slack: &FakeSlack, bot: &Bot, user: &str, emoji: &str, bytes: Vec<u8>) {
     let file = slack.add_file(bytes, "photo.png", "image/png");
-    slack.dm(user, &format!("{emoji}"), vec![file]).await;
+    slack.dm(user, emoji, vec![file]).await;
     let reply = slack.wait_for_bot_text(user, "Saved the photo", secs(10)).await;
     assert!(reply.is_some(), "photo not saved: {:?}\n{}", slack.bot_texts(user), bot.logs());
 }
