@@ -44,6 +44,14 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
 
     let ctx = Arc::new(Context::new(config, store, slack, identity, shutdown.clone()));
 
+    if let Some(addr) = ctx.config.metrics.listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("metrics.listen: cannot listen on {addr}"))?;
+        tracing::info!(%addr, "serving /metrics and /healthz");
+        tokio::spawn(crate::metrics::serve(ctx.clone(), listener));
+    }
+    if let Some(path) = ctx.config.metrics.csv.clone() {
+        tokio::spawn(crate::metrics::csv_loop(ctx.clone(), path));
+    }
     let jobs = tokio::spawn(crate::jobs::run(ctx.clone()));
     let scheduler = tokio::spawn(crate::scheduler::run(ctx.clone()));
 

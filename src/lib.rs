@@ -17,6 +17,7 @@ pub mod emoji;
 pub mod handlers;
 pub mod jobs;
 pub mod manifest;
+pub mod metrics;
 pub mod ops;
 pub mod photo;
 pub mod scheduler;

@@ -149,14 +149,17 @@ impl SlackClient {
             let start = Instant::now();
             let out = self.send_inner(req).await;
             let span = tracing::Span::current();
-            span.record("ms", start.elapsed().as_millis() as u64);
+            let elapsed = start.elapsed();
+            span.record("ms", elapsed.as_millis() as u64);
             match &out {
                 Ok((status, _)) => {
                     span.record("status", status);
+                    crate::metrics::global().api_call(method, "ok", elapsed);
                     tracing::debug!("ok");
                 }
                 Err(e) => {
                     span.record("status", e.code().as_str());
+                    crate::metrics::global().api_call(method, &e.code(), elapsed);
                     tracing::info!(error = %e, "call failed");
                 }
             }
