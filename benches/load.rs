@@ -1,0 +1,204 @@
+//! Load bench: drives the real release binary over the fake Slack on loopback
+//! and prints one table (Markdown) for BENCHMARKS.md.
+//!
+//! `cargo bench --bench load` (release profile). Rates and counts are bounded:
+//! every loop stops by itself.
+
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn hwm_kb(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn cpu_secs(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn stranger_change(i: usize) -> serde_json::Value {
+    json!({
+        "type": "user_change",
+        "user": { "id": format!("UX{i:06}"), "name": format!("x{i}"), "profile": { "display_name": format!("Stranger {i}"), "status_emoji": ":coffee:", "image_512": "https://avatars.slack-edge.com/x_512.png" } },
+        "event_ts": format!("{}.{:06}", 1_700_000_000 + i, i % 1_000_000),
+        "cache_ts": 1_700_000_000
+    })
+}
+
+/// Pushes `n` events at `rate`/s and returns ack latencies (ms) for them.
+async fn ack_latencies(slack: &FakeSlack, n: usize, rate: f64, offset: usize) -> (Vec<f64>, f64) {
+    let start = Instant::now();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        let now = Instant::now();
+        if due > now {
+            tokio::time::sleep(due - now).await;
+        }
+        ids.push(slack.push_event(stranger_change(offset + i)).await.0);
+    }
+    let deadline = Instant::now() + secs(60);
+    loop {
+        let acked = slack.acks().iter().filter(|a| ids.contains(&a.envelope_id)).count();
+        if acked >= n || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(millis(20)).await;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let sent: std::collections::HashMap<String, Instant> = slack.envelopes().into_iter().map(|e| (e.envelope_id, e.at)).collect();
+    let mut lat: Vec<f64> = slack
+        .acks()
+        .into_iter()
+        .filter(|a| ids.contains(&a.envelope_id))
+        .filter_map(|a| sent.get(&a.envelope_id).map(|s| a.at.duration_since(*s).as_secs_f64() * 1000.0))
+        .collect();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    (lat, elapsed)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let bin = env!("CARGO_BIN_EXE_statusinator");
+    let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
+    rows.push(("stripped release binary size".into(), format!("{:.1} MB", size as f64 / 1e6), "≤ 12 MB".into()));
+
+    // Start-up to hello, five times.
+    let mut startups = Vec::new();
+    for _ in 0..5 {
+        let slack = FakeSlack::start().await;
+        let t = Instant::now();
+        let bot = Bot::spawn(&slack, BotOptions { env: vec![("RUST_LOG".into(), "warn".into())], ..Default::default() });
+        assert!(slack.wait_for_sockets(1, secs(20)).await, "{}", bot.logs());
+        startups.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    startups.sort_by(|a, b| a.total_cmp(b));
+    rows.push(("start-up to hello (median of 5)".into(), format!("{:.0} ms", pct(&startups, 0.5)), "≤ 200 ms".into()));
+
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    let token = slack.add_member("U1", "Ada");
+    let bot = Bot::spawn(
+        &slack,
+        BotOptions {
+            user_token: Some(token),
+            env: vec![("RUST_LOG".into(), "warn".into())],
+            config_toml: Some("[limits]\nsettle_seconds = 0\ncommands_per_minute = 100000\n".into()),
+            ..Default::default()
+        },
+    );
+    assert!(slack.wait_for_sockets(1, secs(20)).await);
+    let pid = bot.pid().unwrap_or(0);
+    tokio::time::sleep(secs(3)).await;
+    rows.push(("idle RSS after connect".into(), format!("{:.1} MB", rss_kb(pid) as f64 / 1024.0), "≤ 15 MB".into()));
+
+    let (lat, _) = ack_latencies(&slack, 2000, 200.0, 0).await;
+    rows.push((
+        "ack latency at 200 envelopes/s (2,000 user_change, incl. store write)".into(),
+        format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0)),
+        "p99 ≤ 5 ms".into(),
+    ));
+    let cpu0 = cpu_secs(pid);
+    let (lat, _) = ack_latencies(&slack, 10_000, 2000.0, 10_000).await;
+    let cpu = cpu_secs(pid) - cpu0;
+    rows.push((
+        "ack latency at 2,000 envelopes/s (10,000)".into(),
+        format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0)),
+        "—".into(),
+    ));
+    rows.push(("CPU per 10,000 envelopes".into(), format!("{cpu:.2} s"), "—".into()));
+
+    let rss_before = rss_kb(pid);
+    let (lat, elapsed) = ack_latencies(&slack, 5000, 1e9, 100_000).await;
+    rows.push((
+        "ingest of 5,000 user_change for members without presets (as fast as the fake sends)".into(),
+        format!("{:.0}/s ({} acked); RSS {:.1} → {:.1} MB", lat.len() as f64 / elapsed, lat.len(), rss_before as f64 / 1024.0, rss_kb(pid) as f64 / 1024.0),
+        "≥ 5,000/s, RSS flat".into(),
+    ));
+
+    // Command → reply (the ephemeral ack payload).
+    let mut cmd_lat = Vec::new();
+    for i in 0..200 {
+        let env = slack.slash_command("U1", if i % 2 == 0 { "list" } else { "status" }).await;
+        let sent = Instant::now();
+        if let Some(a) = slack.wait_for_ack(&env, secs(5)).await {
+            cmd_lat.push(a.at.duration_since(sent).as_secs_f64() * 1000.0);
+        }
+    }
+    cmd_lat.sort_by(|a, b| a.total_cmp(b));
+    rows.push(("slash command → reply (200 list/status)".into(), format!("p50 {:.2} ms, p99 {:.2} ms", pct(&cmd_lat, 0.5), pct(&cmd_lat, 0.99)), "p99 ≤ 20 ms".into()));
+
+    // user_change → first users.profile.set (name-only presets; budget allows 10 a minute).
+    for (e, n) in [("palm_tree", "Away A"), ("car", "Away B")] {
+        let env = slack.slash_command("U1", &format!("add :{e}: {n}")).await;
+        slack.wait_for_ack(&env, secs(5)).await;
+    }
+    let mut swap_lat = Vec::new();
+    for i in 0..10 {
+        let before = slack.calls_to("users.profile.set").len();
+        let emoji = if i % 2 == 0 { ":palm_tree:" } else { ":car:" };
+        let (env, _) = slack.set_status("U1", emoji).await;
+        let ack = slack.wait_for_ack(&env, secs(5)).await;
+        let calls = slack.wait_for_calls("users.profile.set", before + 1, secs(10)).await;
+        if let (Some(a), Some(c)) = (ack, calls.get(before)) {
+            swap_lat.push(c.at.saturating_duration_since(a.at).as_secs_f64() * 1000.0);
+        }
+        tokio::time::sleep(millis(200)).await;
+    }
+    swap_lat.sort_by(|a, b| a.total_cmp(b));
+    rows.push((
+        "ack of user_change → first users.profile.set (10 swaps)".into(),
+        format!("p50 {:.2} ms, p99 {:.2} ms", pct(&swap_lat, 0.5), pct(&swap_lat, 0.99)),
+        "p99 ≤ 10 ms".into(),
+    ));
+
+    // App Home for a member with 50 presets.
+    let names: Vec<&str> = emojis::iter().filter_map(|e| e.shortcode()).skip(100).take(50).collect();
+    for (i, name) in names.iter().enumerate() {
+        let env = slack.slash_command("U1", &format!("add :{name}: Preset {i}")).await;
+        slack.wait_for_ack(&env, secs(5)).await;
+    }
+    let mut home_lat = Vec::new();
+    for _ in 0..20 {
+        let before = slack.calls_to("views.publish").len();
+        let t = Instant::now();
+        slack.app_home_opened("U1").await;
+        slack.wait_for_calls("views.publish", before + 1, secs(5)).await;
+        home_lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    home_lat.sort_by(|a, b| a.total_cmp(b));
+    rows.push(("app_home_opened → views.publish (member with 52 presets)".into(), format!("p50 {:.2} ms, p99 {:.2} ms", pct(&home_lat, 0.5), pct(&home_lat, 0.99)), "—".into()));
+    rows.push(("peak RSS of the run above".into(), format!("{:.1} MB", hwm_kb(pid) as f64 / 1024.0), "—".into()));
+
+    println!("| measure | result | target |\n| --- | --- | --- |");
+    for (a, b, c) in rows {
+        println!("| {a} | {b} | {c} |");
+    }
+}
