@@ -34,6 +34,7 @@ pub fn open_store(config: &Config) -> anyhow::Result<Store> {
 /// Runs the bot until `shutdown` trips (or Slack disables the link).
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let store = open_store(&config)?;
+    crate::crypto::unlock_from_env(&store.tokens, &config.db_path)?;
     let slack = SlackClient::new(config.api_url.clone(), config.bot_token.clone(), config.app_token.clone())?;
 
     let Some(identity) = identify(&config, &slack, &store, &shutdown).await? else {
@@ -54,6 +55,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     }
     let jobs = tokio::spawn(crate::jobs::run(ctx.clone()));
     let scheduler = tokio::spawn(crate::scheduler::run(ctx.clone()));
+    let tokens = tokio::spawn(crate::oauth::run(ctx.clone()));
 
     let slack = ctx.slack.clone();
     let opener: Opener = Arc::new(move || {
@@ -72,6 +74,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     shutdown.trigger();
     let _ = jobs.await;
     let _ = scheduler.await;
+    let _ = tokens.await;
     ctx.store.flush().await.context("flushing the database")?;
     tracing::info!("stopped cleanly");
     result.map_err(Into::into)
@@ -116,6 +119,7 @@ async fn identify(config: &Config, slack: &SlackClient, store: &Store, shutdown:
                             source: TokenSource::Config,
                             disconnected: false,
                             disconnect_reason: None,
+                            disconnect_notified: false,
                         },
                     )?;
                     identity.owner = Some(owner);

@@ -67,24 +67,32 @@ impl AvatarCache {
             let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
             map.entry(member.to_string()).or_default().clone()
         };
-        let out = flight
-            .get_or_init(|| async {
-                match slack.users_info(member).await {
-                    Ok(u) => {
-                        let p = u.profile.unwrap_or_default();
-                        self.update_from_profile(member, &p);
-                        self.peek(member)
-                    }
-                    Err(e) => {
-                        tracing::info!(error = %e, "users.info failed");
-                        self.peek(member)
-                    }
-                }
-            })
-            .await
-            .clone();
-        self.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(member);
+        let out = flight.get_or_init(|| self.fetch(slack, member)).await.clone();
+        // Only our own flight: a newer one started after ours ended keeps its waiters.
+        let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(member).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+            map.remove(member);
+        }
         out
+    }
+
+    /// One flight's work: `users.info`, unless a flight that ended between the
+    /// caller's peek and this one already filled the cache.
+    async fn fetch(&self, slack: &SlackClient, member: &str) -> Option<CachedProfile> {
+        if let Some(p) = self.peek(member).filter(|p| now_ms().saturating_sub(p.fetched_ms) < REFRESH_AFTER_MS) {
+            return Some(p);
+        }
+        match slack.users_info(member).await {
+            Ok(u) => {
+                let p = u.profile.unwrap_or_default();
+                self.update_from_profile(member, &p);
+                self.peek(member)
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "users.info failed");
+                self.peek(member)
+            }
+        }
     }
 
     pub fn purge(&self, member: &str) -> bool {
@@ -105,5 +113,85 @@ impl AvatarCache {
 
     pub fn is_empty(&self) -> bool {
         self.store.avatars.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    /// A stand-in for Slack's `users.info` that answers slowly and counts calls.
+    async fn stub(calls: Arc<AtomicU64>) -> url::Url {
+        let app = axum::Router::new().route(
+            "/api/users.info",
+            axum::routing::post(move || {
+                let calls = calls.clone();
+                async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+                    let body = r#"{"ok":true,"user":{"id":"U1","name":"ada","profile":{"display_name":"Ada","real_name":"Ada Lovelace","image_512":"https://avatars.slack-edge.com/a_512.png","status_emoji":":palm_tree:"}}}"#;
+                    ([(axum::http::header::CONTENT_TYPE, "application/json")], body)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        url::Url::parse(&format!("http://{addr}/api/")).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_for_one_member_make_one_users_info_call() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let base = stub(calls.clone()).await;
+        let slack = SlackClient::new(base, Secret::new("xoxb-test"), Secret::new("xapp-test")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(AvatarCache::new(Store::open(&dir.path().join("db")).unwrap()));
+
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (cache, slack) = (cache.clone(), slack.clone());
+            set.spawn(async move { cache.get(&slack, "U1").await });
+        }
+        while let Some(got) = set.join_next().await {
+            let p = got.unwrap().expect("every caller gets the profile");
+            assert_eq!(p.display_name, "Ada");
+            assert_eq!(p.real_name, "Ada Lovelace");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "eight concurrent misses, one users.info");
+        assert_eq!(cache.misses(), 8);
+
+        // Now cached: no call.
+        assert_eq!(cache.get(&slack, "U1").await.map(|p| p.display_name).as_deref(), Some("Ada"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.hits(), 1);
+
+        // Purged: the next miss calls again, once for two more concurrent callers.
+        assert!(cache.purge("U1"));
+        assert!(!cache.purge("U1"));
+        let (a, b) = tokio::join!(cache.get(&slack, "U1"), cache.get(&slack, "U1"));
+        assert!(a.is_some() && b.is_some());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert!(cache.inflight.lock().unwrap().is_empty(), "finished flights are forgotten");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flight_that_starts_after_the_cache_filled_makes_no_call() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let base = stub(calls.clone()).await;
+        let slack = SlackClient::new(base, Secret::new("xoxb-test"), Secret::new("xapp-test")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = AvatarCache::new(Store::open(&dir.path().join("db")).unwrap());
+        // A caller peeked (miss), then another flight filled the cache and ended before this
+        // caller started its own: the work of its flight finds the entry and skips Slack.
+        cache.update_from_profile("U1", &UserProfile { display_name: Some("Ada".into()), ..Default::default() });
+        assert_eq!(cache.fetch(&slack, "U1").await.map(|p| p.display_name).as_deref(), Some("Ada"));
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        // Without an entry it does call.
+        assert!(cache.fetch(&slack, "U2").await.is_some());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -331,23 +331,81 @@ fn plain_io(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
+        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".into(),
         _ => e.to_string(),
     }
 }
 
+/// One sentence for a TOML error: where (file and line), which key, what is
+/// wrong. String values are left out of the message: a token pasted into the
+/// wrong key must not end up on the terminal or in a log.
 fn parse_toml(text: &str, origin: &str) -> Result<FileConfig, ConfigError> {
     toml::from_str(text).map_err(|e| {
-        let msg = e.message().replace('\n', " ");
-        let key = e
+        let line = e
             .span()
             .and_then(|s| text.get(..s.start))
-            .map(|before| {
-                let line = before.lines().count().max(1);
-                format!(" (line {line})")
-            })
+            .map(|before| format!(" (line {})", before.matches('\n').count() + 1))
             .unwrap_or_default();
-        bad(format!("{origin}{key}: {msg}"))
+        let key = toml_error_key(&e, text).map(|k| format!(" {k}:")).unwrap_or_default();
+        let msg = redact_strings(&e.message().split_whitespace().collect::<Vec<_>>().join(" "));
+        bad(format!("{origin}{line}:{key} {msg}"))
     })
+}
+
+/// The dotted key a TOML error is about (`slack.app_token`), if it has one.
+fn toml_error_key(e: &toml::de::Error, text: &str) -> Option<String> {
+    // toml keeps the key path private but prints it as a last line
+    // "in `a.b`" when the error carries no input.
+    let mut bare = e.clone();
+    bare.set_input(None);
+    let shown = bare.to_string();
+    let mut key = shown
+        .trim_end()
+        .lines()
+        .skip(e.message().lines().count())
+        .last()
+        .and_then(|l| l.strip_prefix("in `")?.strip_suffix('`'))
+        .map(str::to_string)
+        .unwrap_or_default();
+    // "unknown field `x`": the parent path plus the offending name.
+    if let Some(name) = e.message().strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+        key = if key.is_empty() { name.to_string() } else { format!("{key}.{name}") };
+    }
+    // Otherwise the text under the error, when it is a bare key (`duplicate key`).
+    if key.is_empty() {
+        let under = e.span().and_then(|s| text.get(s)).unwrap_or("").trim();
+        if !under.is_empty() && under.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+            key = under.to_string();
+        }
+    }
+    (!key.is_empty()).then_some(key)
+}
+
+/// Replaces quoted string values in a serde message (`string "xoxb-…"`) with `string`.
+fn redact_strings(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find("string \"") {
+        out.push_str(&rest[..i + "string".len()]);
+        let after = &rest[i + "string \"".len()..];
+        let mut escaped = false;
+        let mut end = after.len();
+        for (j, c) in after.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = j + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn override_secret(slot: &mut Option<Secret>, env: &dyn Env, var: &str) {
@@ -367,7 +425,7 @@ fn check_kind(t: Secret, key: &str, var: &str, kinds: &[&str], what: &str) -> Re
     if kinds.contains(&t.kind()) && t.expose().len() > t.kind().len() + 1 {
         Ok(t)
     } else {
-        let got = if t.kind().starts_with("xox") || t.kind() == "xapp" {
+        let got = if KNOWN_KINDS.contains(&t.kind()) {
             format!("a {}- token", t.kind())
         } else {
             "something that is not a Slack token".to_string()
@@ -375,6 +433,9 @@ fn check_kind(t: Secret, key: &str, var: &str, kinds: &[&str], what: &str) -> Re
         Err(bad(format!("{key} ({var}) must be {what}, but it is {got}")))
     }
 }
+
+/// Token prefixes it is safe to name in a message (never more of the value).
+const KNOWN_KINDS: &[&str] = &["xapp", "xoxb", "xoxp", "xoxe", "xoxa", "xoxr", "xoxs", "xoxo", "xoxc", "xoxd"];
 
 fn section(key: &str) -> &str {
     key.split('.').next().unwrap_or(key)
@@ -482,6 +543,28 @@ mod tests {
         assert!(e.0.contains("allow_remote"), "{e}");
         let e = Config::from_toml("[slack]\nadmins = [\"bob\"]\n", &env(OK)).unwrap_err();
         assert!(e.0.contains("slack.admins"), "{e}");
+    }
+
+    #[test]
+    fn toml_errors_name_the_key_and_hide_string_values() {
+        let e = Config::from_toml("[slack]\napp_token = 42\n", &env(OK)).unwrap_err();
+        assert!(e.0.contains("slack.app_token") && e.0.contains("(line 2)"), "{e}");
+        let e = Config::from_toml("[slack]\nconnections = \"xoxb-1-secret\"\n", &env(OK)).unwrap_err();
+        assert!(e.0.contains("slack.connections"), "{e}");
+        assert!(!e.0.contains("secret"), "a string value leaked: {e}");
+        let e = Config::from_toml("[slack]\nap_token = \"x\"\n", &env(OK)).unwrap_err();
+        assert!(e.0.contains("slack.ap_token") && e.0.contains("(line 2)"), "{e}");
+        let e = Config::from_toml("[limits]\ncommands_per_minute = -3\n", &env(OK)).unwrap_err();
+        assert!(e.0.contains("limits.commands_per_minute"), "{e}");
+        let e = Config::from_toml("[slack\n", &env(OK)).unwrap_err();
+        assert!(e.0.contains("(line 1)") && !e.0.contains('\n'), "{e}");
+        assert_eq!(redact_strings(r#"invalid type: string "a\"b", expected u8"#), "invalid type: string, expected u8");
+    }
+
+    #[test]
+    fn odd_token_values_are_not_echoed() {
+        let e = Config::from_toml("", &env(&[("SLACK_APP_TOKEN", "xoxsecretvalue"), ("SLACK_BOT_TOKEN", "xoxb-1")])).unwrap_err();
+        assert!(e.0.contains("slack.app_token") && !e.0.contains("secretvalue"), "{e}");
     }
 
     #[test]

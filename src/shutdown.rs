@@ -38,7 +38,9 @@ impl Shutdown {
     }
 }
 
-/// Trips `shutdown` on the first SIGINT or SIGTERM.
+/// Trips `shutdown` on the first SIGINT or SIGTERM. A second signal while the
+/// graceful shutdown is still under way exits at once (status 130), so an
+/// operator pressing Ctrl-C twice is never ignored.
 pub fn on_signals(shutdown: Shutdown) {
     tokio::spawn(async move {
         #[cfg(unix)]
@@ -57,11 +59,18 @@ pub fn on_signals(shutdown: Shutdown) {
                 _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
                 _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
             }
+            shutdown.trigger();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            tracing::warn!("second signal: exiting without finishing the shutdown");
+            std::process::exit(130);
         }
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+            shutdown.trigger();
         }
-        shutdown.trigger();
     });
 }

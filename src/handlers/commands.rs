@@ -149,16 +149,18 @@ fn first_emoji(text: &str) -> Option<String> {
 /// Runs one command for `member` and returns the reply (None: nothing to say).
 pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origin, _files: &[File]) -> anyhow::Result<String> {
     let name = &ctx.config.command;
+    // In a DM members type the words alone, so help shows them without the slash command.
+    let usage_name = if matches!(origin, Origin::Dm { .. }) { "" } else { name.as_str() };
     let cmd = match command::parse(text) {
         Ok(c) => c,
-        Err(e) => return Ok(e.render(name)),
+        Err(e) => return Ok(e.render(usage_name)),
     };
     if cmd.is_admin() && !ctx.is_admin(member) {
         return Ok("Only the bot's admins can use that command.".into());
     }
     let store = &ctx.store;
     let reply = match cmd {
-        Command::Help => command::usage(name),
+        Command::Help => command::usage(usage_name),
         Command::List => {
             let presets = store.presets_of(member)?;
             if presets.is_empty() {
@@ -244,7 +246,8 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
             }
         }
         Command::Status => status_text(ctx, member)?,
-        Command::Connect { .. } | Command::Disconnect => connect_text(ctx, member),
+        Command::Connect { code } => crate::oauth::connect(ctx, member, code.as_deref()).await,
+        Command::Disconnect => crate::oauth::disconnect(ctx, member),
         Command::Stats => stats_text(ctx)?,
         Command::Purge { member: who } => {
             if ctx.avatars.purge(&who) {
@@ -261,16 +264,6 @@ fn refresh_home(ctx: &Arc<Context>, member: &str) {
     let ctx = ctx.clone();
     let member = member.to_string();
     tokio::spawn(async move { super::home::publish(&ctx, &member).await });
-}
-
-fn connect_text(ctx: &Context, member: &str) -> String {
-    if ctx.identity.owner.as_deref() == Some(member) {
-        "You're the owner of this bot's user token, so you're already connected.".into()
-    } else if ctx.is_connected(member) {
-        "You're connected.".into()
-    } else {
-        "This bot can only change the profile of its owner (single-user mode); ask its admin to set up multi-member connect.".into()
-    }
 }
 
 fn status_text(ctx: &Context, member: &str) -> anyhow::Result<String> {

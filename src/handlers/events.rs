@@ -31,7 +31,11 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
     match event {
         Event::UserChange(uc) => {
             let ts = uc.event_ts.clone().or_else(|| cb.event_time.map(|t| t.to_string())).unwrap_or_default();
-            on_user_change(ctx, &uc.user, &ts, Some(&env.envelope_id))?;
+            if on_user_change(ctx, &uc.user, &ts, Some(&env.envelope_id))? {
+                // The ack follows as soon as this returns: the queued job must be on disk
+                // by then, or a kill -9 in the next half second would lose acknowledged work.
+                ctx.store.flush().await?;
+            }
         }
         Event::AppHomeOpened(h) => {
             if let Some(user) = h.user.filter(|_| h.tab.as_deref().is_none_or(|t| t == "home")) {
@@ -67,24 +71,29 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
 }
 
 /// A member's profile changed (their status, or our own write echoing back):
-/// record what it shows and queue their newest desired state.
-pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: Option<&str>) -> anyhow::Result<()> {
-    let Some(member) = user.id.as_deref() else { return Ok(()) };
-    let Some(profile) = user.profile.as_ref() else { return Ok(()) };
+/// record what it shows and queue their newest desired state. Returns whether
+/// a job was queued (the caller makes it durable before acking).
+pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: Option<&str>) -> anyhow::Result<bool> {
+    let Some(member) = user.id.as_deref() else { return Ok(false) };
+    let Some(profile) = user.profile.as_ref() else { return Ok(false) };
     ctx.avatars.update_from_profile(member, profile);
     if !ctx.store.has_presets(member)? || !ctx.is_connected(member) {
-        return Ok(());
+        return Ok(false);
     }
     let snapshot = jobs::swap::snapshot(profile);
     let status = profile.status_emoji.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| ctx.emoji.canonical_or_unverified(s));
-    ctx.with_member_lock(member, || -> anyhow::Result<()> {
+    ctx.with_member_lock(member, || -> anyhow::Result<bool> {
         let state = ctx.store.member(member)?;
         if let Some(last) = state.last_event_ts.as_deref() {
             if !jobs::is_newer_or_equal(event_ts, last) {
                 tracing::info!(event_ts, last, "ignoring an older event");
-                return Ok(());
+                return Ok(false);
             }
         }
+        // The desired state follows the status alone. When the status is what the
+        // last event showed, this event is our own write echoing back or a hand-made
+        // name/photo change: record the profile, queue nothing (a `restore` stays put).
+        let status_unchanged = state.last_event_ts.is_some() && state.status_emoji == status;
         let state = ctx.store.update_member(member, |m| {
             if !event_ts.is_empty() {
                 m.last_event_ts = Some(event_ts.to_string());
@@ -92,7 +101,7 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
             m.status_emoji = status.clone();
             if m.applied.awaiting_avatar_echo && snapshot.avatar_hash.is_some() {
                 let baseline_hash = m.baseline.as_ref().and_then(|b| b.avatar_hash.clone());
-                if snapshot.avatar_hash != baseline_hash {
+                if snapshot.avatar_hash != baseline_hash && snapshot.avatar_hash != m.applied.avatar_before {
                     m.applied.avatar_hash = snapshot.avatar_hash.clone();
                     m.applied.awaiting_avatar_echo = false;
                 }
@@ -100,7 +109,11 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
             m.profile = Some(snapshot.clone());
         })?;
         if state.paused {
-            return Ok(());
+            return Ok(false);
+        }
+        if status_unchanged {
+            tracing::debug!("status unchanged: nothing to queue");
+            return Ok(false);
         }
         let desired = desired_for(ctx, member, status.as_deref())?;
         let pending = ctx.store.queue.contains(member)?;
@@ -110,11 +123,11 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
         };
         if already && !pending {
             tracing::debug!("profile already in the desired state");
-            return Ok(());
+            return Ok(false);
         }
         let coalesced = jobs::enqueue(ctx, member, desired, event_ts, envelope_id, false)?;
         tracing::info!(coalesced, "queued the member's desired state");
-        Ok(())
+        Ok(true)
     })
 }
 

@@ -67,10 +67,14 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
         ACTION_PAUSE => super::presets::set_paused(ctx, member, true)?,
         ACTION_RESUME => super::presets::set_paused(ctx, member, false)?,
         ACTION_CONNECT => {
+            // The authorize link goes to the member's DM, where they paste the address back.
+            let text = crate::oauth::start(ctx, member);
             let ctx2 = ctx.clone();
             let m = member.to_string();
             tokio::spawn(async move {
-                let _ = ctx2.slack.post_message(&m, &format!("Run `{} connect` to connect your profile.", ctx2.config.command), None).await;
+                if let Err(e) = ctx2.slack.post_message(&m, &text, None).await {
+                    tracing::warn!(error = %e, "could not send the authorize link");
+                }
             });
         }
         other => tracing::debug!(action = other, "ignoring an unknown action"),

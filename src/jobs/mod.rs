@@ -63,6 +63,7 @@ pub fn enqueue(
             not_before_ms: 0,
             last_error: None,
             force: force || old.as_ref().is_some_and(|o| o.force && o.desired == desired),
+            coalesced: old.is_some(),
         })
     })?;
     ctx.work.notify_one();

@@ -182,9 +182,12 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
     let Some(token) = ctx.token_for(member) else {
         return Ok(Outcome::Dropped("member has no usable token"));
     };
+    // Debounce: right after a write, or while the status keeps changing (this job
+    // replaced another), wait for the member to settle before writing.
     let now = now_ms();
     let settle = ctx.config.limits.settle_seconds * 1000;
-    if !job.force && now.saturating_sub(state.last_write_ms) < RECENT_WRITE_MS && job.enqueued_ms + settle > now {
+    let unsettled = job.coalesced || now.saturating_sub(state.last_write_ms) < RECENT_WRITE_MS;
+    if !job.force && unsettled && job.enqueued_ms + settle > now {
         return Ok(Outcome::Later { at: job.enqueued_ms + settle, error: None, attempt: false });
     }
 
@@ -294,11 +297,19 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
                     Some(image::ImageFormat::Gif) => "image/gif",
                     _ => "image/jpeg",
                 };
+                if matches!(op, PhotoOp::Upload(_)) {
+                    // Armed before the call: Slack may deliver the echo before it answers.
+                    store.update_member(member, |m| {
+                        m.applied.awaiting_avatar_echo = true;
+                        m.applied.avatar_before = m.profile.as_ref().and_then(|p| p.avatar_hash.clone());
+                    })?;
+                }
                 ctx.slack.set_photo(&token, bytes, mime).await
             }
             PhotoOp::Delete => ctx.slack.form("users.deletePhoto", &token, &[]).await.map(|_| ()),
         };
         if let Err(e) = result {
+            store.update_member(member, |m| m.applied.awaiting_avatar_echo = false)?;
             on_auth_failure(ctx, member, &e);
             return Ok(classify(&e, job.attempts));
         }
@@ -306,7 +317,6 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
             match &op {
                 PhotoOp::Upload(h) => {
                     m.applied.photo = Some(h.clone());
-                    m.applied.awaiting_avatar_echo = true;
                 }
                 PhotoOp::Restore(_) | PhotoOp::Delete => {
                     m.applied.photo = None;

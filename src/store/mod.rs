@@ -145,8 +145,8 @@ pub struct Store {
     pub dead: Typed<DeadJob>,
     /// envelope or event id → first seen (unix ms)
     pub seen: Typed<u64>,
-    /// member → [`TokenRecord`]
-    pub tokens: Typed<TokenRecord>,
+    /// member → [`TokenRecord`], sealed at rest when `STATUSINATOR_KEY` is set
+    pub tokens: crate::crypto::TokenTree,
     /// counter key → [`RateWindow`]
     pub rates: Typed<RateWindow>,
     /// emoji name → [`EmojiEntry`]
@@ -184,7 +184,7 @@ impl Store {
             queue: Typed::new(t(trees::QUEUE)?),
             dead: Typed::new(t(trees::DEAD)?),
             seen: Typed::new(t(trees::SEEN)?),
-            tokens: Typed::new(t(trees::TOKENS)?),
+            tokens: crate::crypto::TokenTree::new(t(trees::TOKENS)?),
             rates: Typed::new(t(trees::RATES)?),
             emoji: Typed::new(t(trees::EMOJI)?),
             avatars: Typed::new(t(trees::AVATARS)?),

@@ -61,9 +61,13 @@ pub struct Applied {
     /// Avatar hash Slack reported after our last photo upload (learnt from the echo).
     #[serde(default)]
     pub avatar_hash: Option<String>,
-    /// Set right after an upload until the echo teaches us `avatar_hash`.
+    /// Set just before an upload until the echo teaches us `avatar_hash`.
     #[serde(default)]
     pub awaiting_avatar_echo: bool,
+    /// The avatar hash the profile showed just before that upload: an event still
+    /// showing it is not the echo.
+    #[serde(default)]
+    pub avatar_before: Option<String>,
 }
 
 /// Everything the engine knows about one member.
@@ -146,6 +150,10 @@ pub struct Job {
     /// A forced apply (the `restore` command) skips the no-op check.
     #[serde(default)]
     pub force: bool,
+    /// It replaced a pending job: the member's status is still changing, so the
+    /// runner waits for `settle_seconds` of quiet before writing.
+    #[serde(default)]
+    pub coalesced: bool,
 }
 
 /// A job that failed for good, with the reason.
@@ -180,6 +188,9 @@ pub struct TokenRecord {
     pub disconnected: bool,
     #[serde(default)]
     pub disconnect_reason: Option<String>,
+    /// The member has been told they are disconnected (told once, not per event).
+    #[serde(default)]
+    pub disconnect_notified: bool,
 }
 
 /// Timestamps (unix ms) of recent uses, for a sliding-window budget.

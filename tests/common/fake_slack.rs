@@ -224,6 +224,14 @@ struct Fake {
     files: BTreeMap<String, FileEntry>,
     emoji: HashMap<String, String>,
     oauth_codes: HashMap<String, String>,
+    /// code → the PKCE S256 challenge it was issued for (checked against `code_verifier`).
+    oauth_challenges: HashMap<String, String>,
+    /// Token rotation: (expires_in of exchanged tokens, expires_in of refreshed ones).
+    oauth_rotation: Option<(u64, u64)>,
+    /// Unspent refresh token → member.
+    oauth_refresh: HashMap<String, String>,
+    /// When set, refresh grants answer this error.
+    oauth_refresh_error: Option<String>,
     calls: Vec<Call>,
     faults: HashMap<String, VecDeque<Fault>>,
     connections_open_error: Option<String>,
@@ -312,6 +320,13 @@ fn json_field(v: &Value) -> Option<Value> {
         Value::Null => None,
         other => Some(other.clone()),
     }
+}
+
+/// PKCE S256: base64url(SHA-256(verifier)), no padding.
+fn s256(verifier: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 fn p_str(params: &Map<String, Value>, key: &str) -> Option<String> {
@@ -449,6 +464,19 @@ impl Fake {
             Some(BOT_TOKEN) => Who::Bot,
             Some(t) => self.members.values().find(|m| m.token == t).map(|m| Who::User(m.id.clone())).unwrap_or(Who::Unknown),
         }
+    }
+
+    /// Issues a new rotating token pair for the member; the member's old token stops working.
+    fn rotate_token(&mut self, member: &str) -> (String, String) {
+        let n = self.next();
+        let token = format!("xoxe.xoxp-{member}-{n}");
+        let refresh = format!("xoxe-1-{member}-{n}-{}", rand_hex(8));
+        if let Some(m) = self.members.get_mut(member) {
+            m.token = token.clone();
+        }
+        self.revoked.remove(&token);
+        self.oauth_refresh.insert(refresh.clone(), member.to_string());
+        (token, refresh)
     }
 
     fn avatar_url(&self, hash: &str, size: Option<u32>) -> String {
@@ -1027,15 +1055,47 @@ fn dispatch_inner(st: &mut Fake, method: &str, who: &Who, params: &Map<String, V
         }
         "oauth.v2.access" => {
             if p_str(params, "grant_type").as_deref() == Some("refresh_token") {
-                return Reply::err("invalid_refresh_token");
+                if let Some(e) = st.oauth_refresh_error.clone() {
+                    return Reply::err(&e);
+                }
+                let Some(refreshed) = st.oauth_rotation.map(|(_, r)| r) else { return Reply::err("invalid_refresh_token") };
+                let Some(rt) = p_str(params, "refresh_token") else { return Reply::err("invalid_refresh_token") };
+                let Some(member) = st.oauth_refresh.remove(&rt) else { return Reply::err("invalid_refresh_token") };
+                let (token, refresh) = st.rotate_token(&member);
+                // Like Slack: a refresh answers with the new pair at the top level.
+                return Reply::ok(json!({
+                    "ok": true, "app_id": APP_ID, "scope": USER_SCOPES, "token_type": "user",
+                    "access_token": token, "refresh_token": refresh, "expires_in": refreshed,
+                    "team": {"id": TEAM, "name": "Fake Workspace"}, "enterprise": null, "is_enterprise_install": false
+                }));
             }
             let Some(code) = p_str(params, "code") else { return Reply::err("invalid_code") };
             let Some(member) = st.oauth_codes.remove(&code) else { return Reply::err("invalid_code") };
-            let Some(token) = st.members.get(&member).map(|m| m.token.clone()) else { return Reply::err("invalid_code") };
-            st.revoked.remove(&token);
+            if let Some(challenge) = st.oauth_challenges.remove(&code) {
+                let verifier = p_str(params, "code_verifier").unwrap_or_default();
+                if s256(&verifier) != challenge {
+                    return Reply::err("invalid_code_verifier");
+                }
+            }
+            let mut authed = match st.oauth_rotation {
+                Some((expires_in, _)) => {
+                    let (token, refresh) = st.rotate_token(&member);
+                    json!({"refresh_token": refresh, "expires_in": expires_in, "access_token": token})
+                }
+                None => {
+                    let Some(token) = st.members.get(&member).map(|m| m.token.clone()) else { return Reply::err("invalid_code") };
+                    st.revoked.remove(&token);
+                    json!({"access_token": token})
+                }
+            };
+            if let Some(o) = authed.as_object_mut() {
+                o.insert("id".into(), json!(member));
+                o.insert("scope".into(), json!(USER_SCOPES));
+                o.insert("token_type".into(), json!("user"));
+            }
             Reply::ok(json!({
                 "ok": true, "app_id": APP_ID,
-                "authed_user": {"id": member, "scope": USER_SCOPES, "access_token": token, "token_type": "user"},
+                "authed_user": authed,
                 "team": {"id": TEAM, "name": "Fake Workspace"}, "enterprise": null, "is_enterprise_install": false
             }))
         }
@@ -1450,6 +1510,10 @@ impl FakeSlack {
             files: BTreeMap::new(),
             emoji: HashMap::new(),
             oauth_codes: HashMap::new(),
+            oauth_challenges: HashMap::new(),
+            oauth_rotation: None,
+            oauth_refresh: HashMap::new(),
+            oauth_refresh_error: None,
             calls: Vec::new(),
             faults: HashMap::new(),
             connections_open_error: None,
@@ -1624,6 +1688,42 @@ impl FakeSlack {
     /// Registers a one-time OAuth code that `oauth.v2.access` exchanges for `member`'s user token.
     pub fn set_oauth_code(&self, code: &str, member: &str) {
         self.lock().oauth_codes.insert(code.to_string(), member.to_string());
+    }
+
+    /// Plays `member`'s browser on an authorize link the bot handed out: approves it, issues a
+    /// one-time code (bound to the link's `code_challenge`, if any, which `oauth.v2.access` then
+    /// checks against `code_verifier`) and returns the address the browser lands on:
+    /// `<redirect_uri>?code=…&state=…` (redirect_uri defaults to `https://example.com/oauth/done`).
+    /// The visit is recorded as a fetch of `/oauth/v2/authorize`.
+    pub fn approve(&self, authorize_url: &str, member: &str) -> String {
+        let url = url::Url::parse(authorize_url).expect("approve: not a URL");
+        let q: HashMap<String, String> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let mut st = self.lock();
+        let path = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+        st.fetches.push(Fetch { path, token: None, status: 200, at: Instant::now() });
+        let n = st.next();
+        let code = format!("{n}.{}.{}", 1000 + n, rand_hex(40));
+        st.oauth_codes.insert(code.clone(), member.to_string());
+        if let Some(c) = q.get("code_challenge") {
+            st.oauth_challenges.insert(code.clone(), c.clone());
+        }
+        let redirect = q.get("redirect_uri").cloned().unwrap_or_else(|| "https://example.com/oauth/done".to_string());
+        let mut landing = url::Url::parse(&redirect).expect("approve: redirect_uri is not a URL");
+        landing.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").map(String::as_str).unwrap_or(""));
+        landing.to_string()
+    }
+
+    /// Token rotation: with `Some(expires_in)`, code exchanges issue rotating tokens
+    /// (`xoxe.xoxp-<id>-<n>`, replacing the member's token) with a refresh token and that
+    /// `expires_in`; refresh grants (`grant_type=refresh_token`) spend the refresh token and issue
+    /// a new pair expiring in `refreshed_expires_in`. `None` turns rotation off.
+    pub fn set_token_rotation(&self, expires_in: Option<u64>, refreshed_expires_in: u64) {
+        self.lock().oauth_rotation = expires_in.map(|e| (e, refreshed_expires_in));
+    }
+
+    /// Makes every refresh grant answer `error` (None: back to normal).
+    pub fn set_refresh_error(&self, error: Option<&str>) {
+        self.lock().oauth_refresh_error = error.map(str::to_string);
     }
 
     // ----- recorded traffic -----------------------------------------------------------------

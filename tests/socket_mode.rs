@@ -1,0 +1,487 @@
+//! The Socket Mode link end to end: the real binary against the fake Slack. Connect and ack,
+//! dedupe across redeliveries and restarts, refresh without a gap, reconnection after drops and
+//! silence, backoff, tolerance of garbage, `link_disabled`, graceful SIGTERM.
+//!
+//! Timing assertions are loose on purpose (the machine is shared): they check order and growth,
+//! not speed.
+
+mod common;
+use common::*;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+async fn ready(slack: &FakeSlack, bot: &Bot) {
+    assert!(slack.wait_for_sockets(1, secs(30)).await, "bot never connected:\n{}", bot.logs());
+}
+
+/// An event the bot does not act on.
+fn ignored_event() -> Value {
+    json!({
+        "type": "reaction_added", "user": "U1", "reaction": "thumbsup", "item_user": "U2",
+        "item": {"type": "message", "channel": "C1", "ts": "1700000000.000100"}, "event_ts": "1700000000.000200"
+    })
+}
+
+async fn push_ignored(slack: &FakeSlack) -> String {
+    slack.push_event(ignored_event()).await.0
+}
+
+/// How many acks each envelope id got.
+fn ack_counts(slack: &FakeSlack) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for a in slack.acks() {
+        *m.entry(a.envelope_id).or_insert(0) += 1;
+    }
+    m
+}
+
+async fn wait_all_acked(slack: &FakeSlack, ids: &[String], timeout: Duration) -> bool {
+    let ids = ids.to_vec();
+    slack
+        .wait_until(timeout, move |f| {
+            let c = ack_counts(f);
+            ids.iter().all(|id| c.contains_key(id))
+        })
+        .await
+}
+
+async fn expect_ack(slack: &FakeSlack, bot: &Bot, env: &str, what: &str) -> Ack {
+    slack.wait_for_ack(env, secs(20)).await.unwrap_or_else(|| panic!("{what}: envelope {env} was never acked\n{}", bot.logs()))
+}
+
+/// Replies the bot posted in `user`'s DM.
+fn dm_replies(slack: &FakeSlack, user: &str) -> usize {
+    let dm = format!("D{user}");
+    slack.calls_to("chat.postMessage").iter().filter(|c| c.param("channel").is_some_and(|ch| ch == user || ch == dm)).count()
+}
+
+fn the_closing_of(slack: &FakeSlack, conn: u64) -> Option<Closed> {
+    slack.closed_log().into_iter().find(|c| c.conn == conn)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. connect → hello → envelope → ack
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connects_says_hello_and_acks_an_envelope() {
+    let slack = FakeSlack::start().await;
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+
+    let opens = slack.calls_to("apps.connections.open");
+    assert_eq!(opens.len(), 1, "{opens:?}");
+    assert_eq!(opens[0].token.as_deref(), Some(APP_TOKEN), "apps.connections.open uses the app token as Bearer");
+    assert!(bot.wait_for_log("hello", secs(10)).await, "the bot never logged the hello:\n{}", bot.logs());
+
+    let env = push_ignored(&slack).await;
+    let ack = expect_ack(&slack, &bot, &env, "reaction_added").await;
+    assert!(ack.payload.is_none(), "an events_api ack carries no payload: {ack:?}");
+    let frame = slack.frames().into_iter().find(|f| f.text.contains(&env)).expect("ack frame");
+    let v: Value = serde_json::from_str(&frame.text).expect("ack is JSON");
+    assert_eq!(v, json!({"envelope_id": env}), "ack frame is exactly {{\"envelope_id\": …}}");
+
+    // Where Slack accepts a response payload, the ack carries the answer (`/status-preset help`).
+    let env = slack.slash_command("U1", "help").await;
+    let ack = expect_ack(&slack, &bot, &env, "slash help").await;
+    let text = ack.payload.as_ref().map(collect_text).unwrap_or_default();
+    assert!(text.contains("list") && text.contains("add"), "help reply should be the usage, got {:?}", ack.payload);
+
+    // Still the one connection, never closed.
+    assert_eq!(slack.connections_opened(), 1);
+    assert!(slack.closed_log().is_empty(), "{:?}", slack.closed_log());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. redelivery: acked, handled once, also across a restart
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivered_event_is_acked_but_handled_once_even_after_a_restart() {
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    slack.add_member("U1", "Ada");
+    let mut bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+
+    let (env, event_id) = slack.dm("U1", "list", vec![]).await;
+    expect_ack(&slack, &bot, &env, "first delivery").await;
+    assert!(slack.wait_until(secs(20), |f| dm_replies(f, "U1") >= 1).await, "no reply to `list`:\n{}", bot.logs());
+
+    let again = slack.redeliver(&event_id, 1).await.expect("redeliver");
+    assert_ne!(again, env, "a redelivery comes in a new envelope");
+    expect_ack(&slack, &bot, &again, "redelivery").await;
+    tokio::time::sleep(secs(2)).await;
+    assert_eq!(dm_replies(&slack, "U1"), 1, "the redelivery was handled again:\n{}", bot.logs());
+
+    // Same database, new process.
+    bot.restart().await;
+    assert!(slack.wait_for_connections_opened(2, secs(30)).await, "bot did not come back:\n{}", bot.logs());
+    assert_eq!(bot.starts(), 2);
+    let third = slack.redeliver(&event_id, 2).await.expect("redeliver");
+    expect_ack(&slack, &bot, &third, "redelivery after restart").await;
+    tokio::time::sleep(secs(2)).await;
+    assert_eq!(dm_replies(&slack, "U1"), 1, "handled again after the restart:\n{}", bot.logs());
+
+    // The restarted bot does handle new events (so the count above means something).
+    let (fresh, _) = slack.dm("U1", "list", vec![]).await;
+    expect_ack(&slack, &bot, &fresh, "a new event").await;
+    assert!(slack.wait_until(secs(20), |f| dm_replies(f, "U1") >= 2).await, "new event not handled:\n{}", bot.logs());
+
+    // Every envelope was acked exactly once.
+    let counts = ack_counts(&slack);
+    for id in [&env, &again, &third, &fresh] {
+        assert_eq!(counts.get(id.as_str()), Some(&1), "acks of {id}: {counts:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. refresh without a gap
+// ---------------------------------------------------------------------------------------------
+
+/// Pushes an ignored event every 20 ms until told to stop; returns the envelope ids.
+fn start_pusher(slack: &FakeSlack) -> (Arc<AtomicBool>, tokio::task::JoinHandle<Vec<String>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = slack.clone();
+    let st = stop.clone();
+    let task = tokio::spawn(async move {
+        let mut ids = Vec::new();
+        while !st.load(Ordering::SeqCst) {
+            ids.push(push_ignored(&s).await);
+            tokio::time::sleep(millis(20)).await;
+        }
+        ids
+    });
+    (stop, task)
+}
+
+async fn switches_without_a_gap(reason: &str) {
+    let slack = FakeSlack::start().await;
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let old = slack.open_socket_ids()[0];
+
+    let mut before = Vec::new();
+    for _ in 0..5 {
+        before.push(push_ignored(&slack).await);
+    }
+    let (stop, pusher) = start_pusher(&slack);
+    tokio::time::sleep(millis(200)).await;
+    assert!(slack.send_disconnect(reason).await);
+    // Keep pushing through the switch until the old socket is gone.
+    let closed = slack.wait_until(secs(30), move |f| f.closed_log().iter().any(|c| c.conn == old)).await;
+    tokio::time::sleep(millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+    let during = pusher.await.expect("pusher");
+    assert!(closed, "the old connection never closed after {reason}:\n{}", bot.logs());
+    let mut after = Vec::new();
+    for _ in 0..5 {
+        after.push(push_ignored(&slack).await);
+    }
+
+    let all: Vec<String> = before.iter().chain(&during).chain(&after).cloned().collect();
+    assert!(wait_all_acked(&slack, &all, secs(30)).await, "some envelopes were never acked:\n{}", bot.logs());
+    tokio::time::sleep(secs(1)).await;
+    let counts = ack_counts(&slack);
+    for id in &all {
+        assert_eq!(counts.get(id), Some(&1), "envelope {id} acked {:?} times", counts.get(id));
+    }
+
+    // The replacement was asked for before the old socket closed, and the bot closed it itself.
+    let opens = slack.calls_to("apps.connections.open");
+    assert_eq!(opens.len(), 2, "one replacement, no more: {opens:?}");
+    let closing = the_closing_of(&slack, old).expect("closed");
+    assert!(opens[1].at < closing.at, "apps.connections.open was called again only after the old socket closed");
+    assert_eq!(closing.by, ClosedBy::Client, "the bot retires the old socket itself: {closing:?}");
+    // The new socket was serving (acks on it) and is the one left open.
+    let open = slack.open_socket_ids();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_ne!(open[0], old);
+    let on_new = slack.acks().iter().filter(|a| a.conn == open[0]).count();
+    assert!(on_new >= after.len(), "envelopes after the switch were acked on the new socket");
+    assert!(!bot.logs().contains("panicked"), "{}", bot.logs());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_requested_opens_the_new_connection_first_and_loses_nothing() {
+    switches_without_a_gap("refresh_requested").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disconnect_warning_opens_the_new_connection_first_and_loses_nothing() {
+    switches_without_a_gap("warning").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_connection_is_replaced_before_its_time_runs_out() {
+    let slack = FakeSlack::start().await;
+    // Slack would close this connection after ~12 s: the bot replaces it before then.
+    slack.set_connection_time(12);
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let old = slack.open_socket_ids()[0];
+    assert!(slack.wait_for_connections_opened(2, secs(40)).await, "no replacement was opened:\n{}", bot.logs());
+    assert!(slack.wait_until(secs(20), move |f| f.closed_log().iter().any(|c| c.conn == old)).await, "{}", bot.logs());
+    let opens = slack.calls_to("apps.connections.open");
+    let closing = the_closing_of(&slack, old).expect("closed");
+    assert!(opens.len() >= 2 && opens[1].at < closing.at, "the replacement came after the close");
+    assert_eq!(closing.by, ClosedBy::Client);
+    let env = push_ignored(&slack).await;
+    expect_ack(&slack, &bot, &env, "after the replacement").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. drops, silence, backoff
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abrupt_drop_reconnects_and_the_next_envelope_is_acked() {
+    let slack = FakeSlack::start().await;
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let env = push_ignored(&slack).await;
+    expect_ack(&slack, &bot, &env, "before the drop").await;
+
+    slack.drop_sockets().await;
+    assert!(slack.wait_for_connections_opened(2, secs(30)).await, "no reconnection after a drop:\n{}", bot.logs());
+    assert!(slack.wait_for_sockets(1, secs(10)).await);
+    let env = push_ignored(&slack).await;
+    let ack = expect_ack(&slack, &bot, &env, "after the drop").await;
+    assert_eq!(Some(ack.conn), slack.open_socket_ids().last().copied(), "acked on the new connection");
+
+    // Events pushed while no socket is open are delivered after the reconnect and acked.
+    slack.drop_sockets().await;
+    let queued = push_ignored(&slack).await;
+    expect_ack(&slack, &bot, &queued, "queued during the gap").await;
+    assert_eq!(slack.calls_to("apps.connections.open").len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_socket_is_declared_dead_and_replaced() {
+    let slack = FakeSlack::start().await;
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let old = slack.open_socket_ids()[0];
+    let env = push_ignored(&slack).await;
+    expect_ack(&slack, &bot, &env, "before silence").await;
+    // The bot pings to learn whether the line is alive.
+    assert!(slack.wait_until(secs(20), |f| f.pings_received() > 0).await, "the bot never pings:\n{}", bot.logs());
+
+    let silenced = Instant::now();
+    slack.set_silent(true);
+    assert!(slack.wait_for_connections_opened(2, secs(45)).await, "the silent socket was never replaced:\n{}", bot.logs());
+    let waited = silenced.elapsed();
+    // Not declared dead on a whim: it waited for the silence to last (about 20 s).
+    assert!(waited >= secs(10), "declared dead after only {waited:?}");
+    // The bot closed the dead one itself.
+    assert!(slack.wait_until(secs(20), move |f| f.closed_log().iter().any(|c| c.conn == old)).await, "{}", bot.logs());
+    assert_eq!(the_closing_of(&slack, old).map(|c| c.by), Some(ClosedBy::Client));
+
+    let env = push_ignored(&slack).await;
+    let ack = expect_ack(&slack, &bot, &env, "after the silent socket").await;
+    assert_ne!(ack.conn, old);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_connection_opens_back_off_with_growing_delays() {
+    let slack = FakeSlack::start().await;
+    slack.set_connections_open_error(Some("internal_error".into()));
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    let opens = slack.wait_for_calls("apps.connections.open", 4, secs(90)).await;
+    assert!(opens.len() >= 4, "only {} attempts:\n{}", opens.len(), bot.logs());
+    let gaps: Vec<Duration> = opens.windows(2).map(|w| w[1].at - w[0].at).collect();
+    assert!(gaps[2] > gaps[0], "delays should grow: {gaps:?}");
+    assert!(gaps[1] + gaps[2] > gaps[0] * 2, "delays should grow: {gaps:?}");
+    assert!(slack.open_sockets() == 0);
+
+    // Once Slack answers again the bot connects and works.
+    slack.set_connections_open_error(None);
+    ready(&slack, &bot).await;
+    let env = push_ignored(&slack).await;
+    expect_ack(&slack, &bot, &env, "after the failures").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_open_waits_as_long_as_slack_asks() {
+    let slack = FakeSlack::start().await;
+    slack.fail_next("apps.connections.open", Fault::Http429 { retry_after: 4 });
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let opens = slack.calls_to("apps.connections.open");
+    assert_eq!(opens.len(), 2, "{opens:?}");
+    let gap = opens[1].at - opens[0].at;
+    assert!(gap >= millis(3900), "retried after {gap:?}, Slack asked for 4 s");
+    let env = push_ignored(&slack).await;
+    expect_ack(&slack, &bot, &env, "after the rate limit").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_connections_when_configured_and_a_lost_one_is_replaced() {
+    let slack = FakeSlack::start().await;
+    let bot = Bot::spawn(&slack, BotOptions { config_toml: Some("[slack]\nconnections = 2\n".into()), ..Default::default() });
+    assert!(slack.wait_for_sockets(2, secs(30)).await, "want 2 sockets:\n{}", bot.logs());
+    tokio::time::sleep(secs(1)).await;
+    assert_eq!(slack.connections_opened(), 2, "no more than asked for");
+    let ids = slack.open_socket_ids();
+    slack.drop_socket(ids[0]).await;
+    assert!(slack.wait_for_connections_opened(3, secs(30)).await, "{}", bot.logs());
+    assert!(slack.wait_for_sockets(2, secs(10)).await);
+    for _ in 0..3 {
+        let env = push_ignored(&slack).await;
+        expect_ack(&slack, &bot, &env, "with two connections").await;
+    }
+    // Envelopes sent to the standby are acked too.
+    let standby = slack.open_socket_ids()[0];
+    let text = json!({"envelope_id": "standby-1", "type": "events_api", "payload": {"event_id": "EvStandby1", "event": ignored_event()}, "accepts_response_payload": false, "retry_attempt": 0}).to_string();
+    assert!(slack.send_raw_to(standby, &text).await);
+    let ack = expect_ack(&slack, &bot, "standby-1", "on the standby").await;
+    assert_eq!(ack.conn, standby);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. garbage does not drop the connection
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_and_unknown_frames_are_skipped_without_dropping_the_connection() {
+    let slack = FakeSlack::start().await;
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let conn = slack.open_socket_ids()[0];
+
+    for raw in [
+        "{not json",
+        "",
+        "[1, 2, 3]",
+        "\"just a string\"",
+        r#"{"no_type": true}"#,
+        r#"{"type": "mystery_frame", "stuff": 1}"#,
+        r#"{"type": "events_api", "payload": {"event": {"type": "reaction_added"}}}"#,
+        r#"{"type": 42, "envelope_id": 7}"#,
+    ] {
+        assert!(slack.send_raw(raw).await, "socket gone before sending {raw:?}");
+    }
+    // An envelope of a type we do not know is acked (so Slack does not redeliver it forever).
+    assert!(
+        slack.send_raw(r#"{"envelope_id": "odd-1", "type": "mystery_envelope", "payload": {}, "accepts_response_payload": false}"#).await
+    );
+    // An events_api envelope with an event type we do not know, and one with a payload we cannot read.
+    let (unknown_event, _) = slack.push_event(json!({"type": "some_future_event", "whatever": [1, 2]})).await;
+    let weird = slack.push_envelope("events_api", json!("not an object"), false).await;
+
+    let next = push_ignored(&slack).await;
+    expect_ack(&slack, &bot, &next, "the valid envelope after the garbage").await;
+    expect_ack(&slack, &bot, &unknown_event, "unknown event type").await;
+    expect_ack(&slack, &bot, &weird, "unreadable payload").await;
+    expect_ack(&slack, &bot, "odd-1", "unknown envelope type").await;
+
+    assert_eq!(slack.open_socket_ids(), vec![conn], "the connection must stay up");
+    assert_eq!(slack.connections_opened(), 1);
+    assert_eq!(slack.calls_to("apps.connections.open").len(), 1);
+    assert!(slack.closed_log().is_empty(), "{:?}", slack.closed_log());
+    // And the bot still does real work on it.
+    let env = slack.slash_command("U1", "help").await;
+    expect_ack(&slack, &bot, &env, "slash help after the garbage").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. link_disabled stops the bot
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn link_disabled_stops_reconnecting_and_exits_with_a_clear_message() {
+    let slack = FakeSlack::start().await;
+    let mut bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let env = push_ignored(&slack).await;
+    expect_ack(&slack, &bot, &env, "before link_disabled").await;
+
+    assert!(slack.send_disconnect("link_disabled").await);
+    let status = bot.wait_exit(secs(30)).await.unwrap_or_else(|| panic!("the bot kept running:\n{}", bot.logs()));
+    assert_eq!(status.code(), Some(1), "{}", bot.logs());
+    assert_eq!(slack.calls_to("apps.connections.open").len(), 1, "it must not reconnect");
+    assert!(slack.open_sockets() == 0, "the socket was left open");
+    let logs = bot.logs();
+    let last = logs.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    assert!(last.starts_with("statusinator:") && last.contains("link_disabled") && last.contains("Socket Mode"), "last line: {last:?}");
+    assert!(!logs.contains("panicked"), "{logs}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. SIGTERM during work
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_work_exits_0_and_keeps_what_was_acked() {
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    let token = slack.add_member("U1", "Ada");
+    let mut bot = Bot::single_user(&slack, &token);
+    ready(&slack, &bot).await;
+
+    let env = slack.slash_command("U1", "add :palm_tree: Holiday mode").await;
+    let ack = expect_ack(&slack, &bot, &env, "add").await;
+    assert!(ack.payload.as_ref().map(collect_text).unwrap_or_default().contains("Saved"), "{ack:?}");
+
+    // The swap will be in flight (users.profile.set answers slowly) when SIGTERM arrives.
+    slack.fail_next("users.profile.set", Fault::Delay(secs(3)));
+    let (env, _) = slack.set_status("U1", ":palm_tree:").await;
+    expect_ack(&slack, &bot, &env, "status change").await;
+    let sets = slack.wait_for_calls("users.profile.set", 1, secs(30)).await;
+    assert_eq!(sets.len(), 1, "the swap never started:\n{}", bot.logs());
+
+    let status = bot.shutdown(secs(40)).await.unwrap_or_else(|| panic!("no exit after SIGTERM:\n{}", bot.logs()));
+    assert_eq!(status.code(), Some(0), "{}", bot.logs());
+    assert!(!bot.logs().contains("panicked"), "{}", bot.logs());
+    assert_eq!(slack.open_sockets(), 0, "the socket was not closed");
+    let finished = slack.member_profile("U1")["display_name"] == "Holiday mode";
+
+    // The database opens cleanly and kept the acked command.
+    // (db stats and export do not talk to Slack, so running them on this thread is fine.)
+    let (st, out, err) = run_command(&bot, &["db", "stats"]);
+    assert!(st.success(), "db stats after SIGTERM failed:\n{out}\n{err}");
+    let (st, out, err) = run_command(&bot, &["presets", "export", "--user", "U1"]);
+    assert!(st.success(), "{err}");
+    assert!(out.contains("Holiday mode"), "the preset acked before SIGTERM is gone:\n{out}");
+
+    // Whatever was not finished was persisted: after a restart the member ends up swapped, once.
+    bot.restart().await;
+    ready(&slack, &bot).await;
+    let swapped = slack.wait_until(secs(30), |f| f.member_profile("U1")["display_name"] == "Holiday mode").await;
+    assert!(swapped, "the acked status change was lost:\n{}", bot.logs());
+    tokio::time::sleep(secs(3)).await;
+    let sets = slack.calls_to("users.profile.set").len();
+    assert!(if finished { sets == 1 } else { sets <= 2 }, "{sets} users.profile.set calls (finished before exit: {finished})");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ack discipline: never after slow work
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acks_do_not_wait_for_web_api_calls() {
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    slack.add_member("U1", "Ada");
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+
+    // Home tab: views.publish takes 15 s; the ack must not wait for it.
+    slack.fail_next("views.publish", Fault::Delay(secs(15)));
+    let (env, _) = slack.app_home_opened("U1").await;
+    let ack = slack.wait_for_ack(&env, secs(10)).await;
+    assert!(ack.is_some(), "app_home_opened was acked only after views.publish:\n{}", bot.logs());
+
+    // DM reply: chat.postMessage takes 15 s; same.
+    slack.fail_next("chat.postMessage", Fault::Delay(secs(15)));
+    let (env, _) = slack.dm("U1", "list", vec![]).await;
+    let ack = slack.wait_for_ack(&env, secs(10)).await;
+    assert!(ack.is_some(), "the DM was acked only after chat.postMessage:\n{}", bot.logs());
+    let replied = slack.wait_until(secs(30), |f| dm_replies(f, "U1") >= 1).await;
+    assert!(replied, "the slow reply was still sent:\n{}", bot.logs());
+}
