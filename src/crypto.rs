@@ -172,7 +172,11 @@ impl TokenTree {
     /// Atomically replaces the record with what `f` returns (None removes it).
     /// `f` may run more than once under contention, so it must be pure. A
     /// record that cannot be read is left as it is and the error returned.
-    pub fn update(&self, key: impl AsRef<[u8]>, mut f: impl FnMut(Option<TokenRecord>) -> Option<TokenRecord>) -> anyhow::Result<Option<TokenRecord>> {
+    pub fn update(
+        &self,
+        key: impl AsRef<[u8]>,
+        mut f: impl FnMut(Option<TokenRecord>) -> Option<TokenRecord>,
+    ) -> anyhow::Result<Option<TokenRecord>> {
         let key = key.as_ref();
         let cipher = self.cipher();
         let mut err: Option<anyhow::Error> = None;
@@ -365,10 +369,12 @@ mod tests {
         assert!(is_sealed(&raw));
         assert!(!contains(&raw, b"xoxp-very-secret") && !contains(&raw, b"refresh-secret"));
         assert_eq!(t.get("U1").unwrap().unwrap().token.expose(), "xoxp-very-secret");
-        let after = t.update("U1", |r| r.map(|mut r| {
-            r.disconnected = true;
-            r
-        }));
+        let after = t.update("U1", |r| {
+            r.map(|mut r| {
+                r.disconnected = true;
+                r
+            })
+        });
         assert!(after.unwrap().unwrap().disconnected);
         assert_eq!(t.iter().unwrap().len(), 1);
         // Two writes of the same record differ (fresh nonce).

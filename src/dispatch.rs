@@ -2,7 +2,8 @@
 //!
 //! An envelope's delivery key (its `event_id`, else its `envelope_id`) is
 //! recorded in the store before it is handled, so a redelivery — on another
-//! connection, or after a restart — is acked without being handled twice.
+//! connection, or after a restart — is acked without being handled twice. The
+//! store is flushed before the ack, so what was acked survives a crash.
 //! Handlers return the ack payload; anything slow they hand to jobs or tasks.
 
 use std::sync::Arc;
@@ -50,7 +51,16 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
         }
     };
     match result {
-        Ok(payload) => AckDecision::Ack(payload),
+        Ok(payload) => {
+            // Acked means kept: the delivery id and whatever the handler wrote reach the disk
+            // before the ack, so a crash right after it neither loses the work nor lets a
+            // redelivery be handled twice.
+            if let Err(e) = ctx.store.flush().await {
+                tracing::error!(error = %format!("{e:#}"), "the store could not be flushed: not acking so Slack redelivers");
+                return AckDecision::NoAck;
+            }
+            AckDecision::Ack(payload)
+        }
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "handling failed: not acking so Slack redelivers");
             let _ = ctx.store.seen.remove(&key);

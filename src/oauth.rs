@@ -73,7 +73,8 @@ fn enc(s: &str) -> String {
 
 /// `<origin>/oauth/v2/authorize?client_id=…&user_scope=…&redirect_uri=…&state=…[&code_challenge=…&code_challenge_method=S256]`
 pub fn authorize_url(origin: &str, oauth: &OauthConfig, state: &str, challenge: Option<&str>) -> String {
-    let mut url = format!("{}/oauth/v2/authorize?client_id={}&user_scope={USER_SCOPE}", origin.trim_end_matches('/'), enc(&oauth.client_id));
+    let mut url =
+        format!("{}/oauth/v2/authorize?client_id={}&user_scope={USER_SCOPE}", origin.trim_end_matches('/'), enc(&oauth.client_id));
     if let Some(r) = &oauth.redirect_url {
         url.push_str(&format!("&redirect_uri={}", enc(r)));
     }
@@ -387,7 +388,9 @@ async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> String {
             return match problem {
                 StateProblem::Unknown => format!("That address doesn't carry a link I handed out, so I won't use it. {fresh}"),
                 StateProblem::OtherMember => {
-                    format!("That authorisation was started by someone else, so I won't use it for you. Run `{cmd} connect` for your own link.")
+                    format!(
+                        "That authorisation was started by someone else, so I won't use it for you. Run `{cmd} connect` for your own link."
+                    )
                 }
                 StateProblem::Used => format!("That link was already used. {fresh}"),
                 StateProblem::Expired => format!("That link has expired (links work for 10 minutes). {fresh}"),
@@ -432,7 +435,8 @@ async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> String {
     let m = member.to_string();
     tokio::spawn(async move { crate::handlers::home::publish(&ctx2, &m).await });
     let missing = !granted.scopes.is_empty() && !granted.scopes.iter().any(|s| s == "users.profile:write");
-    let warn = if missing { "\n:warning: Slack didn't grant `users.profile:write`, so I may not be able to change your profile." } else { "" };
+    let warn =
+        if missing { "\n:warning: Slack didn't grant `users.profile:write`, so I may not be able to change your profile." } else { "" };
     format!("Connected: from now on your status emoji drives your display name and photo. (`{cmd} disconnect` undoes it.){warn}")
 }
 
@@ -451,6 +455,9 @@ pub fn disconnect(ctx: &Arc<Context>, member: &str) -> String {
             return "Something went wrong; please try again.".into();
         }
     };
+    if in_flight(member) {
+        return "Already disconnecting you: I'll message you when it's done.".into();
+    }
     let Some(rec) = rec else { return "You're not connected, so there's nothing to disconnect.".into() };
     if rec.source == TokenSource::Config {
         return format!(
@@ -461,26 +468,41 @@ pub fn disconnect(ctx: &Arc<Context>, member: &str) -> String {
         let _ = ctx.store.tokens.remove(member);
         return format!("Your authorisation had already stopped working; I've forgotten it. Run `{cmd} connect` to connect again.");
     }
-    if rec.disconnect_reason.as_deref() == Some(REASON_DISCONNECTING) {
-        return "Already disconnecting you.".into();
+    // A second `disconnect` meanwhile does not start another run.
+    if !begin_disconnect(member) {
+        return "Already disconnecting you: I'll message you when it's done.".into();
     }
-    // Mark it so a second `disconnect` does not start another run.
-    let _ = ctx.store.tokens.update(member, |t| {
-        t.map(|mut t| {
-            t.disconnect_reason = Some(REASON_DISCONNECTING.into());
-            t
-        })
-    });
     let ctx2 = ctx.clone();
     let m = member.to_string();
     tokio::spawn(async move {
         let text = disconnect_flow(&ctx2, &m).await;
+        end_disconnect(&m);
         if let Err(e) = ctx2.slack.post_message(&m, &text, None).await {
             tracing::warn!(error = %e, "could not tell the member they are disconnected");
         }
         crate::handlers::home::publish(&ctx2, &m).await;
     });
     "Disconnecting: I'm putting your own name and photo back first, then I'll forget my access to your profile. I'll message you when it's done.".into()
+}
+
+/// Members whose `disconnect` is running (in memory: a crash must not leave anyone stuck).
+static DISCONNECTING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn in_flight(member: &str) -> bool {
+    DISCONNECTING.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|m| m == member)
+}
+
+fn begin_disconnect(member: &str) -> bool {
+    let mut d = DISCONNECTING.lock().unwrap_or_else(|e| e.into_inner());
+    if d.iter().any(|m| m == member) {
+        return false;
+    }
+    d.push(member.to_string());
+    true
+}
+
+fn end_disconnect(member: &str) {
+    DISCONNECTING.lock().unwrap_or_else(|e| e.into_inner()).retain(|m| m != member);
 }
 
 /// Restore (while the token still works) → `auth.revoke` → forget the token.
@@ -602,17 +624,25 @@ async fn pass(ctx: &Arc<Context>, st: &mut LoopState) -> u64 {
             return next;
         }
     };
-    st.seen_disconnected.retain(|m, _| tokens.iter().any(|(k, t)| k == m.as_bytes() && t.disconnected && !t.disconnect_notified));
-    for (k, rec) in tokens {
+    let pending: std::collections::HashSet<&[u8]> =
+        tokens.iter().filter(|(_, t)| t.disconnected && !t.disconnect_notified).map(|(k, _)| k.as_slice()).collect();
+    st.seen_disconnected.retain(|m, _| pending.contains(m.as_bytes()));
+    for (k, rec) in &tokens {
         if ctx.shutdown.is_triggered() {
             break;
         }
-        let member = String::from_utf8_lossy(&k).into_owned();
-        if rec.disconnected {
+        let member = String::from_utf8_lossy(k).into_owned();
+        // A rotating token Slack called expired before we refreshed it (clock
+        // drift, or the bot was down): a refresh brings it back.
+        let revivable = rec.disconnected
+            && rec.source == TokenSource::Oauth
+            && rec.refresh_token.is_some()
+            && rec.disconnect_reason.as_deref() == Some("token_expired");
+        if rec.disconnected && !revivable {
             if !rec.disconnect_notified {
                 let first = *st.seen_disconnected.entry(member.clone()).or_insert(now);
                 if now.saturating_sub(first) >= NOTICE_GRACE_MS {
-                    announce_disconnect(ctx, &member, &rec).await;
+                    announce_disconnect(ctx, &member, rec).await;
                     st.seen_disconnected.remove(&member);
                 } else {
                     next = next.min(first + NOTICE_GRACE_MS);
@@ -624,7 +654,7 @@ async fn pass(ctx: &Arc<Context>, st: &mut LoopState) -> u64 {
             continue;
         }
         let (Some(expires), Some(refresh_token)) = (rec.expires_at_ms, rec.refresh_token.clone()) else { continue };
-        if !due(expires, now) {
+        if !revivable && !due(expires, now) {
             next = next.min(expires.saturating_sub(REFRESH_BEFORE_MS));
             continue;
         }
@@ -636,7 +666,7 @@ async fn pass(ctx: &Arc<Context>, st: &mut LoopState) -> u64 {
         }
         let Some(oauth) = ctx.config.oauth.clone() else {
             tracing::warn!(member = %member, "a rotating token is due but OAuth is not configured, so it cannot be refreshed");
-            st.retry.insert(member, (now + 3600_000, 0));
+            st.retry.insert(member, (now + 3_600_000, 0));
             continue;
         };
         match refresh(ctx, &oauth, &refresh_token).await {
@@ -647,7 +677,7 @@ async fn pass(ctx: &Arc<Context>, st: &mut LoopState) -> u64 {
                 let scopes = rec.scopes.clone();
                 let r = ctx.store.tokens.update(&member, |cur| match cur {
                     // Only if nobody reconnected or disconnected meanwhile.
-                    Some(c) if !c.disconnected && c.refresh_token.as_ref() == Some(&refresh_token) => {
+                    Some(c) if (!c.disconnected || revivable) && c.refresh_token.as_ref() == Some(&refresh_token) => {
                         let mut f = fresh.clone();
                         if f.scopes.is_empty() {
                             f.scopes = scopes.clone();

@@ -198,10 +198,13 @@ async fn switches_without_a_gap(reason: &str) {
     let closing = the_closing_of(&slack, old).expect("closed");
     assert!(opens[1].at < closing.at, "apps.connections.open was called again only after the old socket closed");
     assert_eq!(closing.by, ClosedBy::Client, "the bot retires the old socket itself: {closing:?}");
-    // The new socket was serving (acks on it) and is the one left open.
+    // The new socket was serving (acks on it) and is the one left open; it was up before the old
+    // one went.
     let open = slack.open_socket_ids();
     assert_eq!(open.len(), 1, "{open:?}");
     assert_ne!(open[0], old);
+    let new_up = slack.opened_log().into_iter().find(|(c, _)| *c == open[0]).map(|(_, at)| at).expect("opened");
+    assert!(new_up < closing.at, "the new socket came up only after the old one closed");
     let on_new = slack.acks().iter().filter(|a| a.conn == open[0]).count();
     assert!(on_new >= after.len(), "envelopes after the switch were acked on the new socket");
     assert!(!bot.logs().contains("panicked"), "{}", bot.logs());
@@ -231,6 +234,8 @@ async fn the_connection_is_replaced_before_its_time_runs_out() {
     let closing = the_closing_of(&slack, old).expect("closed");
     assert!(opens.len() >= 2 && opens[1].at < closing.at, "the replacement came after the close");
     assert_eq!(closing.by, ClosedBy::Client);
+    let opened = slack.opened_log();
+    assert!(opened.len() >= 2 && opened[1].1 < closing.at, "the new socket came up only after the old one closed");
     let env = push_ignored(&slack).await;
     expect_ack(&slack, &bot, &env, "after the replacement").await;
 }
@@ -457,6 +462,60 @@ async fn sigterm_during_work_exits_0_and_keeps_what_was_acked() {
     tokio::time::sleep(secs(3)).await;
     let sets = slack.calls_to("users.profile.set").len();
     assert!(if finished { sets == 1 } else { sets <= 2 }, "{sets} users.profile.set calls (finished before exit: {finished})");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_keeps_work_that_could_not_run_yet_for_the_next_start() {
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    let token = slack.add_member("U1", "Ada");
+    let mut bot = Bot::single_user(&slack, &token);
+    ready(&slack, &bot).await;
+    let env = slack.slash_command("U1", "add :palm_tree: Holiday mode").await;
+    expect_ack(&slack, &bot, &env, "add").await;
+
+    // Slack rate-limits the swap: the job waits (in the store) when SIGTERM comes.
+    slack.fail_next("users.profile.set", Fault::Http429 { retry_after: 6 });
+    let (env, _) = slack.set_status("U1", ":palm_tree:").await;
+    expect_ack(&slack, &bot, &env, "status change").await;
+    assert_eq!(slack.wait_for_calls("users.profile.set", 1, secs(30)).await.len(), 1, "{}", bot.logs());
+    let status = bot.shutdown(secs(40)).await.unwrap_or_else(|| panic!("no exit after SIGTERM:\n{}", bot.logs()));
+    assert_eq!(status.code(), Some(0), "{}", bot.logs());
+    assert_eq!(slack.member_profile("U1")["display_name"], "Ada", "nothing was written yet");
+    let (st, out, err) = run_command(&bot, &["db", "stats"]);
+    assert!(st.success(), "db stats after SIGTERM failed:\n{out}\n{err}");
+
+    bot.restart().await;
+    let swapped = slack.wait_until(secs(60), |f| f.member_profile("U1")["display_name"] == "Holiday mode").await;
+    assert!(swapped, "the pending swap was lost over the restart:\n{}", bot.logs());
+}
+
+/// Acked means kept: SIGKILL right after an ack loses neither the work nor the delivery id.
+#[tokio::test(flavor = "multi_thread")]
+async fn what_was_acked_survives_a_crash() {
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    slack.add_member("U1", "Ada");
+    let mut bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+
+    let env = slack.slash_command("U1", "add :palm_tree: Holiday mode").await;
+    expect_ack(&slack, &bot, &env, "add").await;
+    let (dm, event_id) = slack.dm("U1", "list", vec![]).await;
+    expect_ack(&slack, &bot, &dm, "list").await;
+    bot.kill();
+    let (st, out, err) = run_command(&bot, &["presets", "export", "--user", "U1"]);
+    assert!(st.success(), "{err}");
+    assert!(out.contains("Holiday mode"), "a preset acked before the crash is gone:\n{out}");
+
+    // The crashed process may or may not have sent its reply; a redelivery must not add one.
+    let replies = dm_replies(&slack, "U1");
+    bot.restart().await;
+    ready(&slack, &bot).await;
+    let again = slack.redeliver(&event_id, 1).await.expect("redeliver");
+    expect_ack(&slack, &bot, &again, "redelivery after the crash").await;
+    tokio::time::sleep(secs(2)).await;
+    assert_eq!(dm_replies(&slack, "U1"), replies, "the event was handled again after the crash:\n{}", bot.logs());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -237,8 +237,8 @@ async fn a_dm_with_an_image_sets_the_preset_photo_and_a_pdf_is_refused() {
 
     // No emoji in the text: the bot asks which preset.
     let file = slack.add_file(test_png(300, 300, "nothing"), "x.png", "image/png");
-    let r = dm_with(&slack, &bot, "U1", "here you go", vec![file]).await;
-    expect!(r, "Which preset", "image without an emoji");
+    let r = dm_with(&slack, &bot, "U1", "taken at 12:30", vec![file]).await;
+    expect!(r, "Which preset", "image without an emoji (a time is not one)");
 
     // A PDF is refused clearly and creates nothing.
     let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec();
@@ -652,4 +652,80 @@ async fn the_bot_ignores_bot_messages_and_its_own_echoes() {
     expect!(dm(&slack, &bot, "U1", "list").await, "no presets", "member DM");
     tokio::time::sleep(secs(2)).await;
     assert_eq!(slack.calls_to("chat.postMessage").len(), 2, "{}", bot.logs());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_preset_modal_keeps_presets_whole() {
+    let slack = FakeSlack::start().await;
+    slack.add_member("U1", "Ada");
+    let bot = Bot::spawn(&slack, opts(None, Some(ROOMY_LIMITS), &[]));
+    ready(&slack, &bot).await;
+    expect!(slash(&slack, &bot, "U1", "add :palm_tree: On vacation").await, "Saved", "add");
+    expect!(slash(&slack, &bot, "U1", "add :coffee: Coffee break").await, "Saved", "add");
+    let file = slack.add_file(test_png(400, 400, "sun"), "sun.png", "image/png");
+    expect!(dm_with(&slack, &bot, "U1", ":palm_tree:", vec![file]).await, "Saved the photo", "photo");
+
+    // Editing one preset under the emoji of another is refused inline; both stay as they were.
+    let env = slack.view_submission("U1", MODAL, "palm_tree", text_state(":coffee:", "Merged")).await;
+    let ack = submission_ack(&slack, &bot, &env).await.expect("errors in the ack");
+    assert_eq!(ack["response_action"], "errors", "{ack}");
+    assert!(ack["errors"]["emoji_block"].as_str().is_some_and(|e| e.contains(":coffee:")), "{ack}");
+    let list = slash(&slack, &bot, "U1", "list").await;
+    assert!(list.contains("*On vacation* (with photo)") && list.contains("*Coffee break*") && !list.contains("Merged"), "{list}");
+
+    // Moving to a free emoji keeps the photo.
+    let env = slack.view_submission("U1", MODAL, "palm_tree", text_state(":desert_island:", "On vacation")).await;
+    assert!(submission_ack(&slack, &bot, &env).await.is_none_or(|a| a["response_action"] != "errors"));
+    let list = slash(&slack, &bot, "U1", "list").await;
+    assert!(list.contains(":desert_island: → *On vacation* (with photo)") && !list.contains(":palm_tree:"), "{list}");
+
+    // Emptying the name of a preset with a photo makes it photo-only.
+    let env = slack.view_submission("U1", MODAL, "desert_island", text_state(":desert_island:", "")).await;
+    assert!(submission_ack(&slack, &bot, &env).await.is_none_or(|a| a["response_action"] != "errors"));
+    let list = slash(&slack, &bot, "U1", "list").await;
+    assert!(list.contains(":desert_island: → _your own name_ (with photo)"), "{list}");
+    // ...but not of one without a photo.
+    let env = slack.view_submission("U1", MODAL, "coffee", text_state(":coffee:", "")).await;
+    let ack = submission_ack(&slack, &bot, &env).await.expect("errors in the ack");
+    assert_eq!(ack["response_action"], "errors", "{ack}");
+    expect!(slash(&slack, &bot, "U1", "list").await, "*Coffee break*", "name kept");
+
+    // A new preset whose only content is a file that is not an image is not left behind empty.
+    let pdf = slack.add_file(b"%PDF-1.4\n%%EOF\n".to_vec(), "a.pdf", "application/pdf");
+    let mut state = text_state(":rocket:", "");
+    state["photo_block"] = slack.file_input_state("photo_block", "photo_input", &[&pdf])["photo_block"].clone();
+    let env = slack.view_submission("U1", MODAL, "", state).await;
+    assert!(submission_ack(&slack, &bot, &env).await.is_none_or(|a| a["response_action"] != "errors"));
+    let told = slack.wait_for_bot_text("U1", "couldn't use that photo", secs(20)).await;
+    let told = told.unwrap_or_else(|| panic!("no message about the refused file: {:?}\n{}", slack.bot_texts("U1"), bot.logs()));
+    assert!(told.contains("not an image") && told.contains("not created") && !told.contains("::"), "{told}");
+    let list = slash(&slack, &bot, "U1", "list").await;
+    assert!(!list.contains(":rocket:"), "an empty preset was left behind: {list}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_home_stays_under_the_block_limit_with_many_presets() {
+    let slack = FakeSlack::start().await;
+    slack.add_member("U1", "Ada");
+    let emoji: std::collections::HashMap<String, String> =
+        (1..=45).map(|i| (format!("team{i}"), format!("{}/emoji/team{i}.png", slack.origin()))).collect();
+    slack.set_emoji(emoji);
+    let bot = Bot::spawn(&slack, opts(None, Some(ROOMY_LIMITS), &[]));
+    ready(&slack, &bot).await;
+    for i in 1..=45 {
+        expect!(slash(&slack, &bot, "U1", &format!("add :team{i}: Team {i}")).await, "Saved", "add");
+    }
+    let list = slash(&slack, &bot, "U1", "list").await;
+    assert_eq!(list.matches("→").count(), 45, "list shows them all: {list}");
+
+    let before = publishes_for(&slack, "U1");
+    let (env, _) = slack.app_home_opened("U1").await;
+    slack.wait_for_ack(&env, secs(10)).await.expect("acked");
+    let home = wait_home(&slack, &bot, "U1", before, "the summary", |t| t.contains("more")).await;
+    let view = slack.home_view("U1").expect("view");
+    let blocks = view["blocks"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(blocks <= 100, "{blocks} blocks");
+    assert!(home.contains("and 5 more"), "{home}");
+    assert!(find_all(&view, &|v| v["type"] == "image").len() >= 40, "custom emoji images shown");
+    assert!(find_all(&view, &|v| v["action_id"] == ACTION_ADD).len() == 1, "Add preset is still there");
 }

@@ -74,9 +74,8 @@ async fn wait_swapped(slack: &FakeSlack, bot: &Bot) {
 
 /// Waits for the member's own name and photo to be back.
 async fn wait_restored(slack: &FakeSlack, bot: &Bot, original_photo: &[u8]) {
-    let ok = slack
-        .wait_until(secs(20), |s| s.member_profile(MEMBER)["display_name"] == "Ada" && s.avatar_bytes(MEMBER) == original_photo)
-        .await;
+    let ok =
+        slack.wait_until(secs(20), |s| s.member_profile(MEMBER)["display_name"] == "Ada" && s.avatar_bytes(MEMBER) == original_photo).await;
     assert!(ok, "never restored: {}\n{}", slack.member_profile(MEMBER), bot.logs());
 }
 
@@ -203,6 +202,30 @@ async fn flapping_status_costs_at_most_two_writes_of_each_kind() {
     assert!(slack.rate_limit_violations().is_empty(), "{:?}", slack.rate_limit_violations());
 }
 
+/// Flapping for longer than the 10 s after a write: still only the first and the last state.
+#[tokio::test(flavor = "multi_thread")]
+async fn long_flapping_is_still_coalesced_into_the_last_state() {
+    let slack = FakeSlack::start().await;
+    let (bot, _) = setup(&slack).await;
+
+    let mut envelopes = Vec::new();
+    for i in 0..32 {
+        let emoji = if i % 2 == 1 { ":palm_tree:" } else { "" };
+        let (env, _) = slack.set_status(MEMBER, emoji).await;
+        envelopes.push(env);
+        tokio::time::sleep(millis(500)).await;
+    }
+    assert!(slack.wait_until(secs(10), |s| events_acked(s, &envelopes)).await, "{}", bot.logs());
+    wait_swapped(&slack, &bot).await;
+    tokio::time::sleep(secs(6)).await;
+
+    let sets = count(&slack, "users.profile.set");
+    let photos = count(&slack, "users.setPhoto");
+    assert!((1..=2).contains(&sets), "{sets} users.profile.set\n{}", bot.logs());
+    assert!((1..=2).contains(&photos), "{photos} users.setPhoto\n{}", bot.logs());
+    assert!(slack.rate_limit_violations().is_empty(), "{:?}", slack.rate_limit_violations());
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Out-of-order and duplicate events
 // ---------------------------------------------------------------------------------------------
@@ -242,9 +265,12 @@ async fn older_and_duplicate_events_never_bring_back_a_stale_state() {
     assert_eq!(count(&slack, "users.profile.set"), 1, "{}", bot.logs());
     assert_eq!(count(&slack, "users.setPhoto"), 1, "{}", bot.logs());
 
-    // Once more after the swap: an event older than everything seen, with no status.
+    // Once more after the swap, with nothing pending: a late event older than everything seen.
     let (older_env, _) = slack.push_event(user_change(&slack, "", &ts_minus(&newer_ts, millis(1)))).await;
     assert!(slack.wait_for_ack(&older_env, secs(10)).await.is_some(), "{}", bot.logs());
+    tokio::time::sleep(secs(5)).await;
+    assert_eq!(slack.member_profile(MEMBER)["display_name"], "On vacation", "{}", bot.logs());
+    assert_eq!((count(&slack, "users.profile.set"), count(&slack, "users.setPhoto")), (1, 1), "{}", bot.logs());
 
     // Clearing restores; then the :palm_tree: event is redelivered (same event_id).
     slack.set_status(MEMBER, "").await;
@@ -259,11 +285,10 @@ async fn older_and_duplicate_events_never_bring_back_a_stale_state() {
     assert_eq!(slack.avatar_bytes(MEMBER), original_photo);
 }
 
-/// A duplicate of the newest event (nothing newer seen since) is not handled again: the
-/// `restore` command put the member's own profile back while the status stays :palm_tree:,
-/// and the redelivered :palm_tree: event must not swap it away again.
+/// `restore` puts the member's own profile back while the status stays :palm_tree:; neither
+/// the echoes of that restore nor a redelivery of the :palm_tree: event swap it away again.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_redelivered_event_is_not_handled_twice() {
+async fn restore_stays_put_and_a_redelivered_event_changes_nothing() {
     let slack = FakeSlack::start().await;
     let (bot, _) = setup(&slack).await;
     let original_photo = slack.avatar_bytes(MEMBER);
@@ -554,7 +579,13 @@ async fn a_name_changed_by_hand_while_a_preset_shows_is_kept_at_restore() {
     assert!(slack.wait_until(secs(10), |s| s.avatar_bytes(MEMBER) == original_photo).await);
     tokio::time::sleep(secs(4)).await;
     let sets = slack.calls_to("users.profile.set");
-    assert_eq!(sets.len(), 1, "the hand-made name was overwritten: {:?}\n{}", sets.iter().map(|c| c.params.clone()).collect::<Vec<_>>(), bot.logs());
+    assert_eq!(
+        sets.len(),
+        1,
+        "the hand-made name was overwritten: {:?}\n{}",
+        sets.iter().map(|c| c.params.clone()).collect::<Vec<_>>(),
+        bot.logs()
+    );
     assert_eq!(slack.member_profile(MEMBER)["display_name"], "Ada the Great");
 }
 
@@ -633,12 +664,8 @@ async fn presets_import_export_round_trip_and_drive_a_swap() {
     assert!(st.success(), "{err}");
     let again: Value = serde_json::from_str(&out2).unwrap();
     let strip = |v: &Value| -> Vec<(String, String, String)> {
-        let mut rows: Vec<_> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r["member"].to_string(), r["emoji"].to_string(), r["name"].to_string()))
-            .collect();
+        let mut rows: Vec<_> =
+            v.as_array().unwrap().iter().map(|r| (r["member"].to_string(), r["emoji"].to_string(), r["name"].to_string())).collect();
         rows.sort();
         rows
     };

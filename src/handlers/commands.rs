@@ -133,15 +133,22 @@ async fn photo_reply(ctx: &Context, member: &str, text: &str, file: &File) -> St
     }
 }
 
-/// The first `:emoji:` in a message.
+/// The first `:emoji:` in a message: a name between two colons ("10:30" and
+/// URLs are not emoji); a skin-tone modifier is not an emoji of its own.
 fn first_emoji(text: &str) -> Option<String> {
-    let mut parts = text.split(':');
-    parts.next()?;
-    for (i, p) in parts.enumerate() {
-        let _ = i;
-        if !p.is_empty() && !p.contains(char::is_whitespace) && p.len() <= 100 && !p.starts_with("skin-tone") {
-            return Some(p.to_string());
+    let is_name = |s: &str| {
+        !s.is_empty() && s.chars().count() <= 100 && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '\''))
+    };
+    let mut rest = text;
+    while let Some(open) = rest.find(':') {
+        let after = &rest[open + 1..];
+        let close = after.find(':')?;
+        let candidate = &after[..close];
+        if is_name(candidate) && !candidate.starts_with("skin-tone-") {
+            return Some(candidate.to_string());
         }
+        // The closing colon may open the next emoji.
+        rest = &after[close..];
     }
     None
 }
@@ -324,5 +331,11 @@ mod tests {
         assert_eq!(first_emoji(":+1::skin-tone-2:").as_deref(), Some("+1"));
         assert_eq!(first_emoji("no emoji here"), None);
         assert_eq!(first_emoji("time 10: 30"), None);
+        assert_eq!(first_emoji("meet at 10:30"), None);
+        assert_eq!(first_emoji("at 10:30 :palm_tree:").as_deref(), Some("palm_tree"));
+        assert_eq!(first_emoji("see https://example.com/x :tada:").as_deref(), Some("tada"));
+        assert_eq!(first_emoji(":skin-tone-2: :wave:").as_deref(), Some("wave"));
+        assert_eq!(first_emoji("::"), None);
+        assert_eq!(first_emoji(":palm_tree"), None);
     }
 }

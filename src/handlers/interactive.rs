@@ -136,13 +136,22 @@ fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Valu
             errors.insert(BLOCK_NAME.into(), json!("Give the preset a display name, a photo, or both."));
         }
     }
+    // Editing under a new emoji moves the preset, but never over another of the member's presets.
+    let moving_from = match (original.as_deref(), &emoji) {
+        (Some(orig), Some(e)) if orig != e.as_str() => ctx.store.preset(member, orig)?.map(|_| orig.to_string()),
+        _ => None,
+    };
+    if let (Some(_), Some(e)) = (&moving_from, &emoji) {
+        if ctx.store.preset(member, e)?.is_some() {
+            errors.insert(BLOCK_EMOJI.into(), json!(format!("You already have a :{e}: preset: edit or delete that one first.")));
+        }
+    }
     if !errors.is_empty() {
         return Ok(Some(json!({ "response_action": "errors", "errors": errors })));
     }
     let Some(emoji) = emoji else { return Ok(None) };
 
-    // Editing under a new emoji moves the preset.
-    if let Some(orig) = original.as_deref().filter(|o| *o != emoji) {
+    if let Some(orig) = moving_from.as_deref() {
         if let Some(old) = ctx.store.preset(member, orig)? {
             let mut moved = old.clone();
             moved.emoji = emoji.clone();
@@ -150,15 +159,17 @@ fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Valu
             super::presets::remove(ctx, member, orig)?;
         }
     }
+    let existed = ctx.store.preset(member, &emoji)?.is_some();
+    let clear_name_after_photo = name.is_none() && existed && original.is_some();
     match name {
         Some(n) => {
             super::presets::save_name(ctx, member, &emoji, &n)?;
         }
-        None => {
-            if ctx.store.preset(member, &emoji)?.is_none() {
-                ctx.store.put_preset(&crate::store::Preset::new(member, &emoji))?;
-            }
-        }
+        // Editing with the name emptied makes a photo-only preset: now if it
+        // has a photo (checked above), else once the new one is saved.
+        None if existed && original.is_some() && files.is_empty() => super::presets::clear_name(ctx, member, &emoji)?,
+        None if !existed => ctx.store.put_preset(&crate::store::Preset::new(member, &emoji))?,
+        None => {}
     }
     let ctx = ctx.clone();
     let member = member.to_string();
@@ -166,12 +177,32 @@ fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Valu
         if let Some(file) = files.first() {
             match super::presets::fetch_and_process(&ctx, file).await {
                 Ok(processed) => {
-                    if let Err(e) = super::presets::save_photo(&ctx, &member, &emoji, &processed) {
+                    let saved = super::presets::save_photo(&ctx, &member, &emoji, &processed).and_then(|_| {
+                        if clear_name_after_photo {
+                            super::presets::clear_name(&ctx, &member, &emoji)
+                        } else {
+                            Ok(())
+                        }
+                    });
+                    if let Err(e) = saved {
                         tracing::error!(error = %e, "saving a photo failed");
                     }
                 }
                 Err(msg) => {
-                    let _ = ctx.slack.post_message(&member, &format!("I couldn't use that photo for :{emoji}:: {msg}"), None).await;
+                    // A preset created only to hold this photo would be left with nothing in it.
+                    let empty = ctx.store.preset(&member, &emoji).ok().flatten().is_some_and(|p| p.name.is_none() && p.photo.is_none());
+                    let note = if empty {
+                        if let Err(e) = super::presets::remove(&ctx, &member, &emoji) {
+                            tracing::warn!(error = %e, "removing an empty preset failed");
+                        }
+                        " The preset was not created."
+                    } else {
+                        " The preset is unchanged."
+                    };
+                    let text = format!("I couldn't use that photo for :{emoji}: — {msg}{note}");
+                    if let Err(e) = ctx.slack.post_message(&member, &text, None).await {
+                        tracing::warn!(error = %e, "could not tell the member about the photo");
+                    }
                 }
             }
         }

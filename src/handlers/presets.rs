@@ -27,6 +27,18 @@ pub fn save_name(ctx: &Context, member: &str, emoji: &str, name: &str) -> anyhow
     Ok(p)
 }
 
+/// Makes a preset photo-only: the member's own name stays while it is active.
+pub fn clear_name(ctx: &Context, member: &str, emoji: &str) -> anyhow::Result<()> {
+    let Some(mut p) = ctx.store.preset(member, emoji)? else { return Ok(()) };
+    if p.name.is_none() {
+        return Ok(());
+    }
+    p.name = None;
+    p.updated_ms = now_ms();
+    ctx.store.put_preset(&p)?;
+    reapply_if_active(ctx, member, emoji)
+}
+
 /// Gives a preset a processed photo (creating the preset if needed).
 pub fn save_photo(ctx: &Context, member: &str, emoji: &str, processed: &Processed) -> anyhow::Result<Preset> {
     let hash = ctx.store.put_photo(&processed.bytes)?;

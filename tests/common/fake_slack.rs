@@ -256,6 +256,7 @@ struct Fake {
     frames: Vec<Frame>,
     pings: usize,
     closed: Vec<Closed>,
+    opened: Vec<(u64, Instant)>,
     envelopes: Vec<SentEnvelope>,
     pending: Vec<(String, String)>,
 }
@@ -1432,6 +1433,7 @@ async fn run_socket(inner: Shared, conn: u64, gate: Arc<GateState>, mut socket: 
         }
         st.sockets.insert(conn, SocketEntry { tx, gate });
         st.connections_opened += 1;
+        st.opened.push((conn, Instant::now()));
     }
     let (by, detail) = loop {
         tokio::select! {
@@ -1537,6 +1539,7 @@ impl FakeSlack {
             frames: Vec::new(),
             pings: 0,
             closed: Vec::new(),
+            opened: Vec::new(),
             envelopes: Vec::new(),
             pending: Vec::new(),
         };
@@ -1964,6 +1967,11 @@ impl FakeSlack {
     /// Waits until at least `n` websocket upgrades happened in total.
     pub async fn wait_for_connections_opened(&self, n: usize, timeout: Duration) -> bool {
         self.wait_until(timeout, |f| f.connections_opened() >= n).await
+    }
+
+    /// When each websocket connection was upgraded (and its hello queued), oldest first.
+    pub fn opened_log(&self) -> Vec<(u64, Instant)> {
+        self.lock().opened.clone()
     }
 
     pub fn closed_log(&self) -> Vec<Closed> {
