@@ -47,6 +47,11 @@ pub enum Cmd {
         #[command(subcommand)]
         action: DbCmd,
     },
+    /// Inspect, retry or drop dead-lettered work (stop the bot first).
+    Jobs {
+        #[command(subcommand)]
+        action: JobsCmd,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +70,20 @@ pub enum PresetsCmd {
 pub enum DbCmd {
     /// Tree sizes, queue depth, dead letters, cache sizes.
     Stats,
+    /// Write a consistent copy of the database to a new directory (works while the bot runs).
+    Backup { path: PathBuf },
+    /// Replace the database with a backup (stop the bot first).
+    Restore { path: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCmd {
+    /// Pending work and dead-lettered jobs.
+    List,
+    /// Put a dead-lettered job (number from `jobs list`, or `all`) back in the queue.
+    Retry { which: String },
+    /// Forget a dead-lettered job (number, or `all`).
+    Drop { which: String },
 }
 
 /// Runs the parsed command to completion.
@@ -95,6 +114,11 @@ pub fn main(cli: Cli) -> ExitCode {
             Cmd::Presets { action: PresetsCmd::Export { user } } => crate::ops::export(&config, user.as_deref()),
             Cmd::Presets { action: PresetsCmd::Import { file } } => crate::ops::import(&config, &file).await,
             Cmd::Db { action: DbCmd::Stats } => crate::ops::db_stats(&config),
+            Cmd::Db { action: DbCmd::Backup { path } } => crate::ops::db_backup(&config, &path),
+            Cmd::Db { action: DbCmd::Restore { path } } => crate::ops::db_restore(&config, &path),
+            Cmd::Jobs { action: JobsCmd::List } => crate::ops::jobs_list(&config),
+            Cmd::Jobs { action: JobsCmd::Retry { which } } => crate::ops::jobs_retry(&config, &which),
+            Cmd::Jobs { action: JobsCmd::Drop { which } } => crate::ops::jobs_drop(&config, &which),
             Cmd::Manifest => Ok(ExitCode::SUCCESS),
         }
     });

@@ -165,3 +165,129 @@ pub fn db_stats(config: &Config) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Dead-lettered jobs, oldest first, with the key `jobs retry|drop` take.
+fn dead_jobs(store: &Store) -> anyhow::Result<Vec<(Vec<u8>, crate::store::DeadJob)>> {
+    let mut all = store.dead.iter()?;
+    all.sort_by_key(|(_, d)| d.at_ms);
+    Ok(all)
+}
+
+pub fn jobs_list(config: &Config) -> anyhow::Result<ExitCode> {
+    let store = crate::app::open_store(config)?;
+    let dead = dead_jobs(&store)?;
+    println!("pending: {}", store.queue.len());
+    for (_, j) in store.queue.iter()? {
+        println!("  {} {:?} attempts={} {}", j.member, j.desired, j.attempts, j.last_error.unwrap_or_default());
+    }
+    println!("dead letters: {}", dead.len());
+    for (i, (_, d)) in dead.iter().enumerate() {
+        println!("  #{} {} {:?}: {}", i + 1, d.job.member, d.job.desired, d.reason);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `which` is a 1-based number from `jobs list`, or `all`.
+fn select(dead: &[(Vec<u8>, crate::store::DeadJob)], which: &str) -> anyhow::Result<Vec<usize>> {
+    if which == "all" {
+        return Ok((0..dead.len()).collect());
+    }
+    let n: usize =
+        which.trim_start_matches('#').parse().map_err(|_| anyhow::anyhow!("say a number from `statusinator jobs list`, or all"))?;
+    if n == 0 || n > dead.len() {
+        anyhow::bail!("there is no dead letter #{n} ({} in all)", dead.len());
+    }
+    Ok(vec![n - 1])
+}
+
+pub fn jobs_retry(config: &Config, which: &str) -> anyhow::Result<ExitCode> {
+    let store = crate::app::open_store(config)?;
+    let dead = dead_jobs(&store)?;
+    for i in select(&dead, which)? {
+        let (key, d) = &dead[i];
+        let mut job = d.job.clone();
+        job.attempts = 0;
+        job.not_before_ms = 0;
+        job.last_error = None;
+        // A newer pending job for the member wins; the retried one only fills a gap.
+        if store.queue.get(&job.member)?.is_none() {
+            store.queue.insert(&job.member, &job)?;
+            println!("re-queued {} {:?}", job.member, job.desired);
+        } else {
+            println!("{} already has newer pending work; dropped the old job", job.member);
+        }
+        store.update_member(&job.member, |m| m.failure_notified = false)?;
+        store.dead.raw().remove(key)?;
+    }
+    store.flush_blocking()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn jobs_drop(config: &Config, which: &str) -> anyhow::Result<ExitCode> {
+    let store = crate::app::open_store(config)?;
+    let dead = dead_jobs(&store)?;
+    let picked = select(&dead, which)?;
+    for i in &picked {
+        store.dead.raw().remove(&dead[*i].0)?;
+    }
+    store.flush_blocking()?;
+    println!("dropped {} dead letter(s)", picked.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A consistent copy of the database at `dest` (a new directory). With the
+/// database free, sled exports and imports it; while a bot holds it, its
+/// files are copied and the copy is opened, which runs sled's recovery to
+/// the last consistent point — and proves the copy is usable.
+pub fn db_backup(config: &Config, dest: &Path) -> anyhow::Result<ExitCode> {
+    if dest.exists() {
+        anyhow::bail!("{} already exists: name a new directory", dest.display());
+    }
+    crate::app::private_files();
+    match sled::open(&config.db_path) {
+        Ok(src) => {
+            let dst = sled::open(dest).with_context(|| format!("creating {}", dest.display()))?;
+            dst.import(src.export());
+            dst.flush()?;
+        }
+        Err(_) => {
+            copy_dir(&config.db_path, dest)?;
+        }
+    }
+    let copy = Store::open(dest).with_context(|| format!("the copy at {} does not open", dest.display()))?;
+    println!("backed up to {}: {} presets, {} photos", dest.display(), copy.presets.len(), copy.photos.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Replaces the database with a backup (the bot must be stopped).
+pub fn db_restore(config: &Config, src: &Path) -> anyhow::Result<ExitCode> {
+    let backup = Store::open(src).with_context(|| format!("{} is not a statusinator database", src.display()))?;
+    let presets = backup.presets.len();
+    drop(backup);
+    if config.db_path.exists() {
+        if sled::open(&config.db_path).is_err() {
+            anyhow::bail!("the database at {} is in use: stop statusinator first", config.db_path.display());
+        }
+        let aside = config.db_path.with_extension(format!("before-restore-{}", now_ms()));
+        std::fs::rename(&config.db_path, &aside).with_context(|| "moving the current database aside")?;
+        println!("the previous database is kept at {}", aside.display());
+    }
+    copy_dir(src, &config.db_path)?;
+    Store::open(&config.db_path)?;
+    println!("restored {presets} presets into {}", config.db_path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), &target)?;
+        }
+    }
+    Ok(())
+}
