@@ -38,6 +38,10 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
             return AckDecision::NoAck;
         }
     }
+    // Until the handler has done its part, the key is only provisional: if the
+    // handler fails, or is cancelled because its connection went away mid-way,
+    // the key is forgotten so Slack's redelivery is handled rather than skipped.
+    let mut provisional = Provisional { ctx, key: &key, kept: false };
     if let Some(ev) = env.event_id() {
         tracing::Span::current().record("event_id", ev);
     }
@@ -52,6 +56,7 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
     };
     match result {
         Ok(payload) => {
+            provisional.kept = true;
             // Acked means kept: the delivery id and whatever the handler wrote reach the disk
             // before the ack, so a crash right after it neither loses the work nor lets a
             // redelivery be handled twice.
@@ -63,8 +68,24 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
         }
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "handling failed: not acking so Slack redelivers");
-            let _ = ctx.store.seen.remove(&key);
             AckDecision::NoAck
+        }
+    }
+}
+
+/// A delivery key recorded before handling; forgotten on drop unless `kept`.
+struct Provisional<'a> {
+    ctx: &'a Context,
+    key: &'a str,
+    kept: bool,
+}
+
+impl Drop for Provisional<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            if let Err(e) = self.ctx.store.seen.remove(self.key) {
+                tracing::warn!(error = %e, key = self.key, "could not forget a delivery id; a redelivery may be skipped");
+            }
         }
     }
 }

@@ -627,6 +627,8 @@ async fn pass(ctx: &Arc<Context>, st: &mut LoopState) -> u64 {
     let pending: std::collections::HashSet<&[u8]> =
         tokens.iter().filter(|(_, t)| t.disconnected && !t.disconnect_notified).map(|(k, _)| k.as_slice()).collect();
     st.seen_disconnected.retain(|m, _| pending.contains(m.as_bytes()));
+    let known: std::collections::HashSet<&[u8]> = tokens.iter().map(|(k, _)| k.as_slice()).collect();
+    st.retry.retain(|m, _| known.contains(m.as_bytes()));
     for (k, rec) in &tokens {
         if ctx.shutdown.is_triggered() {
             break;
@@ -677,7 +679,10 @@ async fn pass(ctx: &Arc<Context>, st: &mut LoopState) -> u64 {
                 let scopes = rec.scopes.clone();
                 let r = ctx.store.tokens.update(&member, |cur| match cur {
                     // Only if nobody reconnected or disconnected meanwhile.
-                    Some(c) if (!c.disconnected || revivable) && c.refresh_token.as_ref() == Some(&refresh_token) => {
+                    Some(c)
+                        if (!c.disconnected || (revivable && c.disconnect_reason.as_deref() == Some("token_expired")))
+                            && c.refresh_token.as_ref() == Some(&refresh_token) =>
+                    {
                         let mut f = fresh.clone();
                         if f.scopes.is_empty() {
                             f.scopes = scopes.clone();

@@ -416,6 +416,26 @@ async fn tokens_revoked_disconnects_drops_queued_work_and_tells_the_member_once(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_token_refused_during_a_swap_disconnects_with_one_message() {
+    let slack = FakeSlack::start().await;
+    slack.add_member("U2", "Bea");
+    slack.set_echo_bot_messages(false);
+    let bot = multi(&slack, &[]);
+    ready(&slack, &bot).await;
+    connect(&slack, &bot, "U2").await;
+    add_preset(&slack, &bot, "U2", "add :palm_tree: Away").await;
+    // Revoked on Slack's side without an event: the swap finds out.
+    slack.revoke_token("U2");
+    slack.set_status("U2", ":palm_tree:").await;
+    let dm = slack.wait_for_bot_text("U2", "connect", secs(15)).await;
+    assert!(dm.is_some(), "{:?}\n{}", slack.bot_texts("U2"), bot.logs());
+    tokio::time::sleep(secs(6)).await;
+    let texts = slack.bot_texts("U2");
+    assert_eq!(texts.iter().filter(|t| t.contains("connect")).count(), 1, "told once: {texts:?}");
+    assert!(slash(&slack, &bot, "U2", "status").await.contains("Connected: no"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn disconnect_restores_the_baseline_then_revokes_then_forgets() {
     let slack = FakeSlack::start().await;
     let token = slack.add_member("U2", "Bea");

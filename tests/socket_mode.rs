@@ -185,7 +185,21 @@ async fn switches_without_a_gap(reason: &str) {
     }
 
     let all: Vec<String> = before.iter().chain(&during).chain(&after).cloned().collect();
-    assert!(wait_all_acked(&slack, &all, secs(30)).await, "some envelopes were never acked:\n{}", bot.logs());
+    if !wait_all_acked(&slack, &all, secs(30)).await {
+        let counts = ack_counts(&slack);
+        let missing: Vec<(String, Option<u64>)> = slack
+            .envelopes()
+            .into_iter()
+            .filter(|e| all.contains(&e.envelope_id) && !counts.contains_key(&e.envelope_id))
+            .map(|e| (e.envelope_id, e.conn))
+            .collect();
+        panic!(
+            "never acked (id, sent on conn): {missing:?}\nopened: {:?}\nclosed: {:?}\n{}",
+            slack.opened_log(),
+            slack.closed_log(),
+            bot.logs()
+        );
+    }
     tokio::time::sleep(secs(1)).await;
     let counts = ack_counts(&slack);
     for id in &all {

@@ -25,8 +25,9 @@ use super::{AckDecision, Handler, SocketStatus};
 
 pub const PING_EVERY: Duration = Duration::from_secs(5);
 pub const DEAD_AFTER: Duration = Duration::from_secs(20);
-/// How long a retiring connection waits for quiet before closing.
-const DRAIN_QUIET: Duration = Duration::from_millis(300);
+/// How long a retiring connection waits for quiet before closing: long enough
+/// for frames Slack sent before it switched to the replacement to arrive.
+const DRAIN_QUIET: Duration = Duration::from_secs(1);
 /// The longest a retiring connection lingers.
 const DRAIN_MAX: Duration = Duration::from_secs(5);
 
@@ -193,8 +194,11 @@ async fn serve(
         match tokio::time::timeout_at(deadline, inflight.join_next()).await {
             Ok(_) => {}
             Err(_) => {
+                // Not aborted: a handler cut off half-way could leave its work half done.
+                // They finish on their own; their acks cannot go out, so Slack redelivers
+                // and the dispatcher's dedupe acks the redelivery.
                 tracing::warn!(left = inflight.len(), "envelopes still in flight at close; Slack will redeliver them");
-                inflight.abort_all();
+                inflight.detach_all();
                 break;
             }
         }
