@@ -155,7 +155,7 @@ impl SlackClient {
                 Ok((status, _)) => {
                     span.record("status", status);
                     crate::metrics::global().api_call(method, "ok", elapsed);
-                    tracing::debug!("ok");
+                    tracing::info!("ok");
                 }
                 Err(e) => {
                     span.record("status", e.code().as_str());
