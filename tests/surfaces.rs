@@ -729,3 +729,28 @@ async fn app_home_stays_under_the_block_limit_with_many_presets() {
     assert!(find_all(&view, &|v| v["type"] == "image").len() >= 40, "custom emoji images shown");
     assert!(find_all(&view, &|v| v["action_id"] == ACTION_ADD).len() == 1, "Add preset is still there");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quick_changes_leave_home_showing_the_latest_state() {
+    let slack = FakeSlack::start().await;
+    slack.add_member("U1", "Ada");
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let before = publishes_for(&slack, "U1");
+    expect!(slash(&slack, &bot, "U1", "add :palm_tree: On vacation").await, "Saved", "add");
+    wait_home(&slack, &bot, "U1", before, "the preset", |t| t.contains("On vacation")).await;
+
+    // The first publish (after Pause) is slow to reach Slack; Resume follows at once.
+    slack.fail_next("views.publish", Fault::Delay(millis(1500)));
+    let before = publishes_for(&slack, "U1");
+    slack.block_action("U1", ACTION_PAUSE, ACTION_PAUSE, slack.home_view("U1")).await;
+    assert!(slack.wait_until(secs(10), |s| publishes_for(s, "U1") > before).await, "{}", bot.logs());
+    slack.block_action("U1", "home_resume", "home_resume", slack.home_view("U1")).await;
+    assert!(slack.wait_until(secs(20), |s| publishes_for(s, "U1") >= before + 2).await, "{}", bot.logs());
+    tokio::time::sleep(millis(2500)).await;
+
+    // Slack keeps the last view it received: it must be the state after Resume.
+    expect!(slash(&slack, &bot, "U1", "status").await, "Paused: no", "status");
+    let home = home_text(&slack, "U1");
+    assert!(home.contains("Active") && !home.contains("Paused"), "Home shows a stale state:\n{home}");
+}

@@ -5,6 +5,8 @@
 //! "Add preset" button. It stays under Slack's 100-block limit by listing at
 //! most [`MAX_ROWS`] presets and summarising the rest.
 
+use std::sync::OnceLock;
+
 use serde_json::{json, Value};
 
 use crate::context::Context;
@@ -27,8 +29,19 @@ pub const INPUT_EMOJI: &str = "emoji_input";
 pub const INPUT_NAME: &str = "name_input";
 pub const INPUT_PHOTO: &str = "photo_input";
 
+/// One lock per slot of members: a member's publishes build and send one at a
+/// time, so the view Slack keeps is always the one built last (two changes in
+/// quick succession cannot leave the older view on top).
+fn publish_lock(member: &str) -> &'static tokio::sync::Mutex<()> {
+    static LOCKS: OnceLock<Vec<tokio::sync::Mutex<()>>> = OnceLock::new();
+    let locks = LOCKS.get_or_init(|| (0..64).map(|_| tokio::sync::Mutex::new(())).collect());
+    let idx = member.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % locks.len();
+    &locks[idx]
+}
+
 /// Publishes the member's Home tab; failures are logged, never fatal.
 pub async fn publish(ctx: &Context, member: &str) {
+    let _turn = publish_lock(member).lock().await;
     let view = match home_view(ctx, member) {
         Ok(v) => v,
         Err(e) => {
