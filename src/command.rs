@@ -31,6 +31,9 @@ const WORDS: &[&str] =
 /// Echoed input is cut to this many characters so a pasted essay does not come back whole.
 const ECHO_CHARS: usize = 40;
 
+/// The longest emoji token `parse` accepts: `:` + a 100-character name + `::skin-tone-N-N:`.
+pub const MAX_EMOJI_TOKEN_CHARS: usize = 120;
+
 /// One file of `slash-commands/`: a slash command as registered in the manifest, plus its
 /// subcommands for the help text.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -296,6 +299,11 @@ fn one_emoji(sub: &'static str, rest: &str) -> Result<String, ParseError> {
 
 /// `:name:`, `:name::skin-tone-N:` (lowercased, colons dropped) or a raw unicode emoji.
 fn parse_emoji(sub: &'static str, token: &str) -> Result<String, ParseError> {
+    // Longer than any emoji (a 100-character name with a skin tone): refused here, so replies
+    // that name the emoji never echo a huge token back (found by tests/torture.rs).
+    if token.chars().count() > MAX_EMOJI_TOKEN_CHARS {
+        return Err(ParseError::BadEmoji { sub, token: token.to_string() });
+    }
     // A raw emoji character (what some clients insert) is passed on whole for the emoji module.
     if token.chars().next().is_some_and(|c| !c.is_ascii()) {
         return Ok(token.to_string());

@@ -29,7 +29,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use serde_json::{json, Value};
 
-use statusinator::command::{self, Command, MAX_DISPLAY_NAME_CHARS};
+use statusinator::command::{self, Command, MAX_DISPLAY_NAME_CHARS, MAX_EMOJI_TOKEN_CHARS};
 use statusinator::emoji::{self, EmojiCache};
 use statusinator::photo::{self, PhotoLimits};
 use statusinator::socket::envelope::{self, Frame};
@@ -391,12 +391,14 @@ fn a_huge_frame_is_handled_in_linear_time() {
 fn exercise_command(text: &str) {
     match command::parse(text) {
         Ok(Command::Add { emoji, name }) => {
-            assert!(!emoji.is_empty());
+            assert!(!emoji.is_empty() && emoji.chars().count() <= MAX_EMOJI_TOKEN_CHARS, "{emoji:?}");
             assert!(!name.is_empty() && name.chars().count() <= MAX_DISPLAY_NAME_CHARS, "{name:?}");
             assert!(!name.chars().any(char::is_control), "{name:?}");
             assert_eq!(name.trim(), name, "{name:?}");
         }
-        Ok(Command::Photo { emoji } | Command::Remove { emoji }) => assert!(!emoji.is_empty()),
+        Ok(Command::Photo { emoji } | Command::Remove { emoji }) => {
+            assert!(!emoji.is_empty() && emoji.chars().count() <= MAX_EMOJI_TOKEN_CHARS, "{emoji:?}")
+        }
         Ok(Command::Purge { member }) => assert!(member.starts_with(['U', 'W']), "{member}"),
         Ok(Command::Connect { code: Some(code) }) => assert!(!code.is_empty()),
         Ok(c) => {
@@ -705,3 +707,20 @@ fn photo_seeds_are_accepted() {
 // ---------------------------------------------------------------------------------------------
 // Regression tests: every input a property above found crashing the code goes here, named.
 // ---------------------------------------------------------------------------------------------
+
+/// Found by `a_huge_slash_command_gets_a_polite_reply` (tests/torture.rs): `remove :a::a:…` (100 KB)
+/// and `add 🌴🌴…` parsed as one giant emoji, and the reply ("You have no preset for :a::a:…:",
+/// "I don't know the emoji :🌴🌴…:") echoed all 100 KB back. Now refused as not an emoji, with the
+/// token shortened in the answer.
+#[test]
+fn regression_giant_emoji_tokens_are_refused_not_echoed() {
+    for text in [format!("remove {}", ":a:".repeat(33_000)), format!("add {} Name", "🌴".repeat(25_000)), format!("photo :{}:", "b".repeat(500))] {
+        match command::parse(&text) {
+            Err(e @ command::ParseError::BadEmoji { .. }) => assert!(e.render("/status-preset").len() < 1000, "{}", e.render("")),
+            other => panic!("{}…: {other:?}", &text[..12]),
+        }
+    }
+    // The longest real emoji still parse.
+    let name = "a".repeat(100);
+    assert_eq!(command::parse(&format!("remove :{name}::skin-tone-2:")), Ok(Command::Remove { emoji: format!("{name}::skin-tone-2") }));
+}

@@ -1,0 +1,633 @@
+//! Torture tests (issue 7): the real binary against the fake Slack, through crashes, socket storms,
+//! Web API storms and hostile frames. Each run is seeded: the actions, their timing and the faults
+//! come from a `StdRng`; what the machine's scheduler adds on top is not reproducible, so the
+//! assertions are about outcomes (state, counts, budgets), never about speed.
+//!
+//! ```text
+//! cargo test --test torture                    # quick variants (what CI runs): 6 kills, short storms
+//! TORTURE_LONG=1 cargo test --test torture     # long variants: 24 kills, longer storms, a
+//!                                              # `ratelimited` connections.open without Retry-After
+//!                                              # and a no-pong stall
+//! TORTURE_SEED=7 cargo test --test torture     # another seed (the default is fixed; failures print it)
+//! ```
+//!
+//! How envelopes lost with a dying socket are handled: Slack redelivers an events_api envelope
+//! that was not acked (a new envelope, same `event_id`, `retry_attempt` + 1). The fake does not do
+//! that by itself: it only queues events pushed while no socket is open. So the tests play Slack's
+//! part with [`redeliver_unacked`]: every event whose envelopes all went to connections that are now
+//! closed, and none of which was acked, is redelivered. Slash commands are not redelivered by Slack
+//! (the member sees an error instead), so an unacked command counts as never accepted.
+
+mod common;
+use common::*;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+const MEMBER: &str = "U1";
+
+/// Lots of commands in little time are the point here, so the per-member command budget is lifted.
+const CONFIG: &str = "[limits]\ncommands_per_minute = 100000\n";
+
+fn long() -> bool {
+    std::env::var_os("TORTURE_LONG").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn seed(default: u64) -> u64 {
+    std::env::var("TORTURE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+async fn ready(slack: &FakeSlack, bot: &Bot) {
+    assert!(slack.wait_for_sockets(1, secs(30)).await, "bot never connected:\n{}", bot.logs());
+}
+
+async fn command(slack: &FakeSlack, bot: &Bot, text: &str) -> String {
+    let env = slack.slash_command(MEMBER, text).await;
+    let ack = slack.wait_for_ack(&env, secs(20)).await.unwrap_or_else(|| panic!("no ack for {text}:\n{}", bot.logs()));
+    ack.payload.map(|p| collect_text(&p)).unwrap_or_default()
+}
+
+async fn set_photo_by_dm(slack: &FakeSlack, bot: &Bot, emoji: &str, seed: &str) {
+    let file = slack.add_file(test_png(300, 200, seed), "photo.png", "image/png");
+    slack.dm(MEMBER, emoji, vec![file]).await;
+    let reply = slack.wait_for_bot_text(MEMBER, "Saved the photo", secs(30)).await;
+    assert!(reply.is_some(), "photo for {emoji} not saved: {:?}\n{}", slack.bot_texts(MEMBER), bot.logs());
+}
+
+/// Event ids that have at least one acked envelope.
+fn acked_events(slack: &FakeSlack) -> HashSet<String> {
+    let acked: HashSet<String> = slack.acks().into_iter().map(|a| a.envelope_id).collect();
+    slack
+        .envelopes()
+        .into_iter()
+        .filter(|e| acked.contains(&e.envelope_id))
+        .filter_map(|e| e.payload.get("event_id").and_then(|v| v.as_str()).map(str::to_string))
+        .collect()
+}
+
+/// Plays Slack's retry: redelivers each event none of whose envelopes was acked, when every one
+/// of them went to a connection that is closed now (a queued one, `conn: None`, is still coming).
+/// Returns how many were redelivered.
+async fn redeliver_unacked(slack: &FakeSlack) -> usize {
+    let acked = acked_events(slack);
+    let open: HashSet<u64> = slack.open_socket_ids().into_iter().collect();
+    let mut by_event: HashMap<String, Vec<SentEnvelope>> = HashMap::new();
+    for e in slack.envelopes().into_iter().filter(|e| e.kind == "events_api") {
+        if let Some(id) = e.payload.get("event_id").and_then(|v| v.as_str()) {
+            by_event.entry(id.to_string()).or_default().push(e);
+        }
+    }
+    let mut n = 0;
+    for (event_id, envs) in by_event {
+        if acked.contains(&event_id) {
+            continue;
+        }
+        let all_lost = envs.iter().all(|e| e.conn.is_some_and(|c| !open.contains(&c)));
+        if all_lost && !open.is_empty() {
+            let attempt = envs.iter().map(|e| e.retry_attempt).max().unwrap_or(0) + 1;
+            if slack.redeliver(&event_id, attempt).await.is_some() {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Redelivers until every event pushed so far has been acked (or the timeout passes).
+async fn settle_all_events(slack: &FakeSlack, bot: &Bot, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let pushed: HashSet<String> = slack
+            .envelopes()
+            .into_iter()
+            .filter(|e| e.kind == "events_api")
+            .filter_map(|e| e.payload.get("event_id").and_then(|v| v.as_str()).map(str::to_string))
+            .collect();
+        let acked = acked_events(slack);
+        let missing: Vec<&String> = pushed.iter().filter(|e| !acked.contains(*e)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{} events never acked: {missing:?}\n{}", missing.len(), bot.logs());
+        tokio::time::sleep(millis(1500)).await;
+        redeliver_unacked(slack).await;
+    }
+}
+
+/// SIGKILL, and wait until the fake has seen the socket go. The process is reaped by the next
+/// `restart` (a zombie keeps its pid, so no signal can reach another process by mistake).
+async fn sigkill(slack: &FakeSlack, bot: &Bot) {
+    bot.signal(libc::SIGKILL);
+    let gone = slack.wait_until(secs(15), |f| f.open_sockets() == 0).await;
+    assert!(gone, "the killed bot's socket stayed open");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Crash test
+// ---------------------------------------------------------------------------------------------
+
+/// Presets set up before the storm: (emoji, name, photo seed).
+const PRESETS: &[(&str, &str, Option<&str>)] =
+    &[("palm_tree", "On vacation", Some("beach")), ("car", "Driving", None), ("coffee", "On a break", None)];
+
+/// Statuses the member flips between: presets, no status, and an emoji without a preset.
+const STATUSES: &[&str] = &[":palm_tree:", ":car:", ":coffee:", "", ":tada:"];
+
+/// Emoji for presets added during the storm, each once.
+const FRESH: &[&str] = &[
+    "dog", "cat", "rocket", "star", "pizza", "books", "bike", "cactus", "guitar", "hammer", "anchor", "apple", "camera", "trophy",
+    "bell", "key", "gift", "lemon", "cherries", "tent", "ghost", "pig", "cow", "frog", "whale", "octopus", "bee", "tulip", "rose",
+    "cookie", "cake", "doughnut", "taco", "hamburger", "fries", "popcorn", "basketball", "football", "tennis", "bowling", "dart",
+    "violin", "trumpet", "microphone", "headphones", "art", "crown", "gem", "ring", "lipstick", "eyeglasses", "necktie", "kite",
+];
+
+/// What the member's profile must show for a status.
+fn expected_for(status: &str) -> (&'static str, Option<&'static str>) {
+    let emoji = status.trim_matches(':');
+    match PRESETS.iter().find(|(e, _, _)| *e == emoji) {
+        Some((_, name, photo)) => (name, *photo),
+        None => ("Ada", None),
+    }
+}
+
+/// SIGKILL at seeded-random points during a burst of status changes and commands, restarting on
+/// the same database each time. Afterwards every acknowledged desired state is what the fake
+/// shows, no acknowledged preset is missing, the baseline comes back byte for byte, Slack's
+/// profile budgets held across the crashes, and the database opens cleanly.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_at_random_points_loses_no_acknowledged_state() {
+    let seed = seed(20_070_001);
+    let kills = if long() { 24 } else { 6 };
+    let mut rng = StdRng::seed_from_u64(seed);
+    eprintln!("crash test: seed {seed}, {kills} kills");
+
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    slack.set_enforce_rate_limits(true);
+    let token = slack.add_member(MEMBER, "Ada");
+    let original_photo = slack.avatar_bytes(MEMBER);
+    let mut bot = Bot::spawn(&slack, BotOptions { user_token: Some(token), config_toml: Some(CONFIG.into()), ..Default::default() });
+    ready(&slack, &bot).await;
+    for (emoji, name, photo) in PRESETS {
+        let reply = command(&slack, &bot, &format!("add :{emoji}: {name}")).await;
+        assert!(reply.contains("Saved"), "{reply}");
+        if let Some(p) = photo {
+            set_photo_by_dm(&slack, &bot, &format!(":{emoji}:"), p).await;
+        }
+    }
+
+    let mut statuses: Vec<&str> = Vec::new();
+    let mut adds: Vec<(String, String)> = Vec::new(); // (envelope id, preset name)
+    let mut fresh = FRESH.iter();
+    let started = Instant::now();
+    for round in 0..kills {
+        // A burst of work, some of it still in flight when the kill comes.
+        for _ in 0..rng.random_range(2..=6) {
+            match rng.random_range(0..100) {
+                0..=49 => {
+                    let s = STATUSES[rng.random_range(0..STATUSES.len())];
+                    slack.set_status(MEMBER, s).await;
+                    statuses.push(s);
+                }
+                50..=69 => {
+                    if let Some(emoji) = fresh.next() {
+                        let name = format!("Extra {round} {emoji}");
+                        let env = slack.slash_command(MEMBER, &format!("add :{emoji}: {name}")).await;
+                        adds.push((env, name));
+                    }
+                }
+                70..=79 => {
+                    let cmd = ["list", "status", "help"][rng.random_range(0..3)];
+                    slack.slash_command(MEMBER, cmd).await;
+                }
+                80..=87 => {
+                    // Kill while a profile write is on the wire.
+                    slack.fail_next("users.profile.set", Fault::Delay(millis(rng.random_range(200..1500))));
+                }
+                _ => tokio::time::sleep(millis(rng.random_range(200..1500))).await,
+            }
+            tokio::time::sleep(millis(rng.random_range(0..400))).await;
+        }
+        tokio::time::sleep(millis(rng.random_range(0..2500))).await;
+        sigkill(&slack, &bot).await;
+
+        // Sometimes the member keeps going while the bot is down (the fake queues the events).
+        if rng.random_bool(0.3) {
+            let s = STATUSES[rng.random_range(0..STATUSES.len())];
+            slack.set_status(MEMBER, s).await;
+            statuses.push(s);
+        }
+        // Now and then the crashed database is opened by another command before the restart.
+        if round % 3 == 1 {
+            let (st, out, err) = run_command(&bot, &["db", "stats"]);
+            assert!(st.success(), "db stats on the crashed database (round {round}, seed {seed}) failed:\n{out}\n{err}");
+        }
+        bot.restart().await;
+        ready(&slack, &bot).await;
+        tokio::time::sleep(millis(500)).await;
+        redeliver_unacked(&slack).await;
+    }
+    eprintln!("crash test: {kills} kills in {:?}, {} status changes, {} adds", started.elapsed(), statuses.len(), adds.len());
+
+    // Slack keeps redelivering until every event is acked.
+    settle_all_events(&slack, &bot, secs(90)).await;
+
+    // The last status the member set is what their profile shows.
+    let last = statuses.last().copied().unwrap_or("");
+    let (name, photo) = expected_for(last);
+    let converged = slack
+        .wait_until(secs(150), |f| {
+            let avatar = f.avatar_bytes(MEMBER);
+            f.member_profile(MEMBER)["display_name"] == name
+                && match photo {
+                    Some(p) => looks_like_seed(&avatar, p),
+                    None => avatar == original_photo,
+                }
+        })
+        .await;
+    assert!(
+        converged,
+        "seed {seed}: last status {last:?} wants {name:?} / photo {photo:?}, the fake shows {:?} (own photo: {})\nstatuses: {statuses:?}\n{}",
+        slack.member_profile(MEMBER)["display_name"],
+        slack.avatar_bytes(MEMBER) == original_photo,
+        bot.logs()
+    );
+
+    // Every preset whose `add` was acknowledged is there.
+    let list = command(&slack, &bot, "list").await;
+    for (_, name, photo) in PRESETS {
+        let line = list.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("seed {seed}: preset {name} lost:\n{list}"));
+        assert_eq!(line.contains("(with photo)"), photo.is_some(), "seed {seed}: {line}");
+    }
+    let mut acked_adds = 0;
+    for (env, name) in &adds {
+        let saved = slack.ack_for(env).and_then(|a| a.payload).is_some_and(|p| collect_text(&p).contains("Saved"));
+        if saved {
+            acked_adds += 1;
+            assert!(list.contains(name.as_str()), "seed {seed}: acknowledged preset {name} lost:\n{list}");
+        }
+    }
+    eprintln!("crash test: {acked_adds} of {} adds acknowledged, all kept", adds.len());
+
+    // The baseline survived: clearing the status brings back the member's own name and photo.
+    slack.set_status(MEMBER, ":palm_tree:").await;
+    let swapped = slack
+        .wait_until(secs(120), |f| {
+            f.member_profile(MEMBER)["display_name"] == "On vacation" && looks_like_seed(&f.avatar_bytes(MEMBER), "beach")
+        })
+        .await;
+    assert!(swapped, "seed {seed}: no swap after the storm: {}\n{}", slack.member_profile(MEMBER), bot.logs());
+    slack.set_status(MEMBER, "").await;
+    let restored = slack
+        .wait_until(secs(120), |f| f.member_profile(MEMBER)["display_name"] == "Ada" && f.avatar_bytes(MEMBER) == original_photo)
+        .await;
+    assert!(restored, "seed {seed}: the baseline was lost: {}\n{}", slack.member_profile(MEMBER), bot.logs());
+
+    let violations = slack.rate_limit_violations();
+    assert!(violations.is_empty(), "seed {seed}: Slack's limits were exceeded across the crashes: {violations:?}");
+    assert!(!bot.logs().contains("panicked"), "seed {seed}: a panic:\n{}", bot.logs());
+
+    assert!(bot.shutdown(secs(20)).await.is_some(), "no graceful exit\n{}", bot.logs());
+    let (st, out, err) = run_command(&bot, &["db", "stats"]);
+    assert!(st.success(), "seed {seed}: db stats failed:\n{out}\n{err}");
+    assert!(out.contains("queue depth: 0"), "seed {seed}: work left behind:\n{out}");
+    assert!(out.contains("dead letters: 0"), "seed {seed}: jobs failed for good:\n{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Socket storms
+// ---------------------------------------------------------------------------------------------
+
+/// Replies the bot posted in the member's DM.
+fn dm_replies(slack: &FakeSlack) -> Vec<String> {
+    let dm = format!("D{MEMBER}");
+    slack
+        .calls_to("chat.postMessage")
+        .iter()
+        .filter(|c| c.param("channel").is_some_and(|ch| ch == MEMBER || ch == dm))
+        .map(|c| c.param("text").unwrap_or_default())
+        .collect()
+}
+
+/// `refresh_requested` and `warning` disconnects, abrupt drops and `apps.connections.open`
+/// answering 429 / `ratelimited`, while DM `list` commands keep coming: every event is acked in
+/// the end and each is answered exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn socket_storms_lose_nothing_and_handle_nothing_twice() {
+    let seed = seed(20_070_002);
+    let rounds = if long() { 40 } else { 10 };
+    let mut rng = StdRng::seed_from_u64(seed);
+    eprintln!("socket storm: seed {seed}, {rounds} rounds");
+
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    slack.add_member(MEMBER, "Ada");
+    let bot = Bot::spawn(&slack, BotOptions { config_toml: Some(CONFIG.into()), ..Default::default() });
+    ready(&slack, &bot).await;
+
+    // Traffic: DM `list` every 30–150 ms for the whole storm.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent: Arc<Mutex<Vec<String>>> = Arc::default();
+    let producer = {
+        let (slack, stop, sent) = (slack.clone(), stop.clone(), sent.clone());
+        let mut rng = StdRng::seed_from_u64(seed ^ 0xD1CE);
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let (_, event_id) = slack.dm(MEMBER, "list", vec![]).await;
+                sent.lock().unwrap().push(event_id);
+                tokio::time::sleep(millis(rng.random_range(30..150))).await;
+            }
+        })
+    };
+
+    let mut kinds: HashMap<&str, usize> = HashMap::new();
+    for _ in 0..rounds {
+        let kind = match rng.random_range(0..100) {
+            0..=34 => {
+                slack.send_disconnect("refresh_requested").await;
+                "refresh_requested"
+            }
+            35..=44 => {
+                slack.send_disconnect("warning").await;
+                "warning"
+            }
+            45..=74 => {
+                slack.drop_sockets().await;
+                "drop"
+            }
+            _ => {
+                // Slack refuses new connections for a while (HTTP 429, Retry-After 1 s), then the
+                // socket drops, so the bot has to get through them.
+                for _ in 0..rng.random_range(1..=3) {
+                    slack.fail_next("apps.connections.open", Fault::Http429 { retry_after: 1 });
+                }
+                slack.drop_sockets().await;
+                "connections.open 429"
+            }
+        };
+        *kinds.entry(kind).or_default() += 1;
+        tokio::time::sleep(millis(rng.random_range(200..2500))).await;
+    }
+    if long() {
+        // `ratelimited` without Retry-After: the bot waits its own 30 s before trying again.
+        slack.set_connections_open_error(Some("ratelimited".into()));
+        slack.drop_sockets().await;
+        tokio::time::sleep(secs(5)).await;
+        slack.set_connections_open_error(None);
+        assert!(slack.wait_for_sockets(1, secs(90)).await, "no reconnection after ratelimited:\n{}", bot.logs());
+        // A stall: the socket stays open but answers nothing, not even pongs.
+        slack.set_silent(true);
+        tokio::time::sleep(secs(3)).await;
+        let silent = slack.open_socket_ids();
+        let replaced = slack.wait_until(secs(60), move |f| f.open_socket_ids().iter().any(|id| !silent.contains(id))).await;
+        assert!(replaced, "a silent socket was never replaced:\n{}", bot.logs());
+        *kinds.entry("ratelimited + stall").or_default() += 1;
+    }
+    stop.store(true, Ordering::SeqCst);
+    producer.await.expect("producer");
+    ready(&slack, &bot).await;
+
+    let sent = sent.lock().unwrap().clone();
+    let unique: HashSet<&String> = sent.iter().collect();
+    assert_eq!(unique.len(), sent.len());
+    tokio::time::sleep(secs(2)).await;
+    let redelivered_before = slack.envelopes().iter().filter(|e| e.retry_attempt > 0).count();
+    settle_all_events(&slack, &bot, secs(90)).await;
+    let redelivered = slack.envelopes().iter().filter(|e| e.retry_attempt > 0).count();
+
+    // Every `list` answered exactly once: none lost, none handled twice.
+    let want = sent.len();
+    let answered = slack.wait_until(secs(30), move |f| dm_replies(f).len() >= want).await;
+    tokio::time::sleep(secs(2)).await;
+    let replies = dm_replies(&slack);
+    assert!(answered, "seed {seed}: {} of {want} commands answered\n{}", replies.len(), bot.logs());
+    assert_eq!(replies.len(), want, "seed {seed}: some commands were handled twice\n{}", bot.logs());
+    assert!(replies.iter().all(|r| r.contains("presets")), "{replies:?}");
+
+    // Reconnection stayed orderly: no connect loop, the 429s honoured.
+    let opens = slack.calls_to("apps.connections.open");
+    assert!(opens.len() <= rounds * 5 + 10, "seed {seed}: {} connections.open calls for {rounds} rounds", opens.len());
+    assert!(!bot.logs().contains("panicked"), "{}", bot.logs());
+    assert_eq!(slack.open_sockets(), 1, "seed {seed}: {:?}", slack.open_socket_ids());
+    eprintln!(
+        "socket storm: {kinds:?}; {want} commands, {} connections, {} opens, {} redelivered by the test ({} while storming)",
+        slack.connections_opened(),
+        opens.len(),
+        redelivered,
+        redelivered_before
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Web API storms
+// ---------------------------------------------------------------------------------------------
+
+fn random_fault(rng: &mut StdRng) -> Fault {
+    match rng.random_range(0..100) {
+        0..=29 => Fault::Http429 { retry_after: 1 },
+        30..=49 => Fault::SlackError("ratelimited".into()),
+        50..=64 => Fault::Status(500),
+        65..=74 => Fault::SlackError("internal_error".into()),
+        75..=79 => Fault::Status(503),
+        _ => Fault::Delay(millis(rng.random_range(500..3000))),
+    }
+}
+
+fn is_error(f: &Fault) -> bool {
+    !matches!(f, Fault::Delay(_))
+}
+
+/// 429s (Retry-After 1), `ratelimited`, 500s and slow answers on users.profile.set and
+/// users.setPhoto during a burst of status changes, with Slack's limits enforced: the final state
+/// is right, no call ever went over a limit, and the retries stay in proportion.
+#[tokio::test(flavor = "multi_thread")]
+async fn web_api_storms_end_in_the_right_state_within_budgets() {
+    let seed = seed(20_070_003);
+    let changes = if long() { 60 } else { 14 };
+    let mut rng = StdRng::seed_from_u64(seed);
+    eprintln!("api storm: seed {seed}, {changes} status changes");
+
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    slack.set_enforce_rate_limits(true);
+    let token = slack.add_member(MEMBER, "Ada");
+    let original_photo = slack.avatar_bytes(MEMBER);
+    let bot = Bot::spawn(&slack, BotOptions { user_token: Some(token), config_toml: Some(CONFIG.into()), ..Default::default() });
+    ready(&slack, &bot).await;
+    for (emoji, name, photo) in PRESETS {
+        let reply = command(&slack, &bot, &format!("add :{emoji}: {name}")).await;
+        assert!(reply.contains("Saved"), "{reply}");
+        if let Some(p) = photo {
+            set_photo_by_dm(&slack, &bot, &format!(":{emoji}:"), p).await;
+        }
+    }
+    // Capturing the baseline meets a flaky avatar download and profile read too.
+    slack.fail_next("avatar.download", Fault::Status(500));
+    slack.fail_next("users.profile.get", Fault::Http429 { retry_after: 1 });
+
+    let methods = ["users.profile.set", "users.setPhoto"];
+    let mut injected: HashMap<&str, Vec<Fault>> = HashMap::new();
+    let mut statuses = Vec::new();
+    for _ in 0..changes {
+        for m in methods {
+            // At most two queued per method, so transient failures never pile up into the
+            // eight attempts after which a job is given up.
+            if slack.pending_faults(m) < 2 && rng.random_bool(0.6) {
+                let f = random_fault(&mut rng);
+                slack.fail_next(m, f.clone());
+                injected.entry(m).or_default().push(f);
+            }
+        }
+        let s = STATUSES[rng.random_range(0..STATUSES.len())];
+        let (env, _) = slack.set_status(MEMBER, s).await;
+        statuses.push(s);
+        assert!(slack.wait_for_ack(&env, secs(20)).await.is_some(), "{}", bot.logs());
+        tokio::time::sleep(millis(rng.random_range(200..2500))).await;
+    }
+
+    let last = statuses.last().copied().unwrap_or("");
+    let (name, photo) = expected_for(last);
+    let converged = slack
+        .wait_until(secs(180), |f| {
+            let avatar = f.avatar_bytes(MEMBER);
+            f.member_profile(MEMBER)["display_name"] == name
+                && match photo {
+                    Some(p) => looks_like_seed(&avatar, p),
+                    None => avatar == original_photo,
+                }
+        })
+        .await;
+    assert!(
+        converged,
+        "seed {seed}: last status {last:?} wants {name:?}, the fake shows {:?}\n{}",
+        slack.member_profile(MEMBER)["display_name"],
+        bot.logs()
+    );
+    // Let stragglers show up before counting.
+    tokio::time::sleep(secs(5)).await;
+
+    let violations = slack.rate_limit_violations();
+    assert!(violations.is_empty(), "seed {seed}: over Slack's limits: {violations:?}");
+    assert!(slack.wait_for_bot_text(MEMBER, "couldn't change your profile", millis(10)).await.is_none(), "a job was given up");
+
+    let mut report = Vec::new();
+    for m in methods {
+        let calls = slack.calls_to(m).len();
+        let faults = injected.get(m).cloned().unwrap_or_default();
+        let consumed = faults.len() - slack.pending_faults(m);
+        let failed = faults[..consumed].iter().filter(|f| is_error(f)).count();
+        let succeeded = calls - failed;
+        report.push(format!("{m}: {calls} calls, {failed} failed by injection, {succeeded} succeeded"));
+        // Each injected failure costs one retry at most, and beyond that no more than one write
+        // per status change (plus the first swap and the final restore).
+        assert!(calls <= 3 * succeeded.max(1), "seed {seed}: retry storm on {m}: {report:?}\n{}", bot.logs());
+        assert!(succeeded <= changes + 2, "seed {seed}: {succeeded} successful {m} calls for {changes} status changes");
+        assert!(calls <= succeeded + failed, "seed {seed}: {report:?}");
+    }
+    eprintln!("api storm: {report:?}");
+    assert!(!bot.logs().contains("panicked"), "{}", bot.logs());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Hostile frames and commands
+// ---------------------------------------------------------------------------------------------
+
+async fn push_ignored(slack: &FakeSlack) -> String {
+    let ev = json!({"type": "reaction_added", "user": MEMBER, "reaction": "tada", "item": {"type": "message", "channel": "C1", "ts": "1.2"}, "event_ts": "1.3"});
+    slack.push_event(ev).await.0
+}
+
+/// A 2 MiB text frame is over the 1 MiB the connection accepts: the bot drops that connection
+/// (without reading the frame into a handler), reconnects, and keeps working.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_multi_megabyte_frame_is_refused_and_the_bot_reconnects() {
+    let slack = FakeSlack::start().await;
+    slack.add_member(MEMBER, "Ada");
+    let mut bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let first = slack.open_socket_ids()[0];
+
+    let pad = "x".repeat(2 << 20);
+    let huge = json!({"envelope_id": "huge-1", "type": "events_api", "accepts_response_payload": false,
+        "payload": {"type": "event_callback", "event_id": "EvHUGE", "event": {"type": "message", "text": pad}}});
+    assert!(slack.send_raw(&huge.to_string()).await);
+    let replaced = slack.wait_until(secs(30), move |f| f.open_socket_ids().iter().any(|id| *id != first)).await;
+    assert!(replaced, "no new connection after the oversized frame:\n{}", bot.logs());
+    assert!(slack.closed_log().iter().any(|c| c.conn == first), "the connection that got the frame is still up");
+    assert!(slack.ack_for("huge-1").is_none(), "the oversized envelope was handled");
+
+    let env = push_ignored(&slack).await;
+    assert!(slack.wait_for_ack(&env, secs(20)).await.is_some(), "not working after the oversized frame:\n{}", bot.logs());
+    let reply = command(&slack, &bot, "help").await;
+    assert!(!reply.is_empty());
+    assert!(bot.try_exit().is_none(), "the bot exited:\n{}", bot.logs());
+    assert!(!bot.logs().contains("panicked"), "{}", bot.logs());
+}
+
+/// Deeply nested JSON (100k `[`) is refused by the parser's depth limit: no stack overflow, the
+/// connection stays up, and the next envelope on it is acked.
+#[tokio::test(flavor = "multi_thread")]
+async fn deeply_nested_json_frames_are_skipped_without_a_crash() {
+    let slack = FakeSlack::start().await;
+    slack.add_member(MEMBER, "Ada");
+    let mut bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let conn = slack.open_socket_ids()[0];
+
+    let deep = "[".repeat(100_000);
+    let deep_payload = format!(r#"{{"envelope_id":"deep-1","type":"events_api","payload":{}1{}}}"#, deep, "]".repeat(100_000));
+    let deep_object = format!(r#"{{"type":"hello","debug_info":{}}}"#, "{\"x\":".repeat(100_000));
+    // Just inside the parser's depth limit: accepted, acked, handled as an unreadable payload.
+    let nested_ok = format!(r#"{{"envelope_id":"deep-ok","type":"events_api","payload":{{"event":{}1{}}}}}"#, "[".repeat(120), "]".repeat(120));
+    for frame in [&deep, &deep_payload, &deep_object, &nested_ok] {
+        assert!(slack.send_raw(frame).await, "socket gone");
+    }
+    let env = push_ignored(&slack).await;
+    let ack = slack.wait_for_ack(&env, secs(20)).await.unwrap_or_else(|| panic!("not acked after deep JSON:\n{}", bot.logs()));
+    assert_eq!(ack.conn, conn, "the connection was dropped");
+    assert!(slack.ack_for("deep-1").is_none(), "a frame past the depth limit was handled");
+    assert!(slack.wait_for_ack("deep-ok", secs(10)).await.is_some(), "{}", bot.logs());
+    assert_eq!(slack.open_socket_ids(), vec![conn]);
+    assert!(bot.try_exit().is_none(), "the bot died:\n{}", bot.logs());
+    assert!(!bot.logs().contains("overflow"), "{}", bot.logs());
+}
+
+/// 100 KB of command text, in several shapes, gets a short polite answer (or usage) in the ack.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_slash_command_gets_a_polite_reply() {
+    let slack = FakeSlack::start().await;
+    slack.add_member(MEMBER, "Ada");
+    let mut bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+
+    let cases = [
+        (format!("add :palm_tree: {}", "n".repeat(100_000)), "characters long"),
+        ("y".repeat(100_000), "I don't know"),
+        (format!("help {}", "z ".repeat(50_000)), "status-preset"),
+        // These two were answered with the whole 100 KB emoji echoed back, before
+        // `command::parse` refused emoji tokens longer than any emoji (MAX_EMOJI_TOKEN_CHARS).
+        (format!("remove {}", ":a:".repeat(33_000)), "remove"),
+        (format!("add {} Name", "🌴".repeat(25_000)), "emoji"),
+        (format!("photo {}", "👍🏽".repeat(12_000)), "emoji"),
+        (format!("connect {}", "&amp;".repeat(20_000)), ""),
+        (format!("add {} Name", "<".repeat(100_000)), "emoji"),
+    ];
+    for (text, want) in &cases {
+        let started = Instant::now();
+        let reply = command(&slack, &bot, text).await;
+        assert!(!reply.is_empty(), "{}…: no reply", &text[..16]);
+        assert!(reply.contains(want), "{}…: {reply}", &text[..16]);
+        assert!(reply.len() < 4000, "{}…: a {} byte reply echoes the input", &text[..16], reply.len());
+        assert!(started.elapsed() < secs(20), "{}…: {:?}", &text[..16], started.elapsed());
+    }
+    let list = command(&slack, &bot, "list").await;
+    assert!(list.contains("no presets"), "{list}");
+    assert!(bot.try_exit().is_none(), "the bot died:\n{}", bot.logs());
+    assert!(!bot.logs().contains("panicked"), "{}", bot.logs());
+}
