@@ -125,6 +125,9 @@ async fn import_one(
         anyhow::bail!("a preset needs a name, a photo, or both");
     }
     let photo = match bytes {
+        // An exported photo is already our square JPEG: keep its bytes rather
+        // than lose quality to another encode on every round trip.
+        Some(b) if is_processed_photo(&b, limits.size) => Some(store.put_photo(&b)?),
         Some(b) => {
             let processed = crate::photo::process_async(b, *limits).await?;
             Some(store.put_photo(&processed.bytes)?)
@@ -133,6 +136,16 @@ async fn import_one(
     };
     store.put_preset(&Preset { member: r.member.clone(), emoji: canonical, name, photo, updated_ms: now_ms() })?;
     Ok(())
+}
+
+/// A JPEG that decodes to exactly `size`×`size`: what the pipeline produces.
+fn is_processed_photo(bytes: &[u8], size: u32) -> bool {
+    // The header is checked before anything is decoded, so a lying file costs nothing.
+    crate::photo::sniff(bytes) == Some(image::ImageFormat::Jpeg)
+        && image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg)
+            .into_dimensions()
+            .is_ok_and(|d| d == (size, size))
+        && image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg).is_ok()
 }
 
 pub fn db_stats(config: &Config) -> anyhow::Result<ExitCode> {
