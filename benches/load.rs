@@ -35,7 +35,8 @@ fn cpu_secs(pid: u32) -> f64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = s.rsplit(')').next().unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks: f64 =
+        f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -139,7 +140,13 @@ async fn main() {
     let (lat, elapsed) = ack_latencies(&slack, 5000, 1e9, 100_000).await;
     rows.push((
         "ingest of 5,000 user_change for members without presets (as fast as the fake sends)".into(),
-        format!("{:.0}/s ({} acked); RSS {:.1} → {:.1} MB", lat.len() as f64 / elapsed, lat.len(), rss_before as f64 / 1024.0, rss_kb(pid) as f64 / 1024.0),
+        format!(
+            "{:.0}/s ({} acked); RSS {:.1} → {:.1} MB",
+            lat.len() as f64 / elapsed,
+            lat.len(),
+            rss_before as f64 / 1024.0,
+            rss_kb(pid) as f64 / 1024.0
+        ),
         "≥ 5,000/s, RSS flat".into(),
     ));
 
@@ -153,7 +160,11 @@ async fn main() {
         }
     }
     cmd_lat.sort_by(|a, b| a.total_cmp(b));
-    rows.push(("slash command → reply (200 list/status)".into(), format!("p50 {:.2} ms, p99 {:.2} ms", pct(&cmd_lat, 0.5), pct(&cmd_lat, 0.99)), "p99 ≤ 20 ms".into()));
+    rows.push((
+        "slash command → reply (200 list/status)".into(),
+        format!("p50 {:.2} ms, p99 {:.2} ms", pct(&cmd_lat, 0.5), pct(&cmd_lat, 0.99)),
+        "p99 ≤ 20 ms".into(),
+    ));
 
     // user_change → first users.profile.set (name-only presets; budget allows 10 a minute).
     for (e, n) in [("palm_tree", "Away A"), ("car", "Away B")] {
@@ -194,7 +205,11 @@ async fn main() {
         home_lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     home_lat.sort_by(|a, b| a.total_cmp(b));
-    rows.push(("app_home_opened → views.publish (member with 52 presets)".into(), format!("p50 {:.2} ms, p99 {:.2} ms", pct(&home_lat, 0.5), pct(&home_lat, 0.99)), "—".into()));
+    rows.push((
+        "app_home_opened → views.publish (member with 52 presets)".into(),
+        format!("p50 {:.2} ms, p99 {:.2} ms", pct(&home_lat, 0.5), pct(&home_lat, 0.99)),
+        "—".into(),
+    ));
     rows.push(("peak RSS of the run above".into(), format!("{:.1} MB", hwm_kb(pid) as f64 / 1024.0), "—".into()));
 
     println!("| measure | result | target |\n| --- | --- | --- |");

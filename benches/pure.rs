@@ -21,7 +21,9 @@ fn envelope(c: &mut Criterion) {
 }
 
 fn command(c: &mut Criterion) {
-    c.bench_function("command parse (add)", |b| b.iter(|| statusinator::command::parse(black_box("add :palm_tree: \"On vacation until Monday\""))));
+    c.bench_function("command parse (add)", |b| {
+        b.iter(|| statusinator::command::parse(black_box("add :palm_tree: \"On vacation until Monday\"")))
+    });
     c.bench_function("command parse (typo → did you mean)", |b| b.iter(|| statusinator::command::parse(black_box("remvoe :palm_tree:"))));
 }
 

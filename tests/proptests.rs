@@ -355,11 +355,7 @@ fn deeply_nested_json_is_refused_without_a_stack_overflow() {
                 "[".repeat(100_000),
                 "{\"a\":".repeat(100_000),
                 format!("{{\"type\":\"events_api\",\"envelope_id\":\"e1\",\"payload\":{}}}", "[".repeat(100_000)),
-                format!(
-                    "{{\"type\":\"events_api\",\"envelope_id\":\"e1\",\"payload\":{}1{}}}",
-                    "[".repeat(100_000),
-                    "]".repeat(100_000)
-                ),
+                format!("{{\"type\":\"events_api\",\"envelope_id\":\"e1\",\"payload\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000)),
                 format!("{{\"type\":\"hello\",\"debug_info\":{}}}", "{\"x\":".repeat(50_000)),
             ];
             for text in &cases {
@@ -420,8 +416,26 @@ fn exercise_command(text: &str) {
 fn command_like() -> impl Strategy<Value = String> {
     (
         prop::sample::select(vec![
-            "", "add", "ADD", "Add", "photo", "remove", "list", "help", "pause", "resume", "restore", "status", "connect", "disconnect",
-            "stats", "purge", "<@UBOT>", "<@UBOT|bot>", "ad", "lsit",
+            "",
+            "add",
+            "ADD",
+            "Add",
+            "photo",
+            "remove",
+            "list",
+            "help",
+            "pause",
+            "resume",
+            "restore",
+            "status",
+            "connect",
+            "disconnect",
+            "stats",
+            "purge",
+            "<@UBOT>",
+            "<@UBOT|bot>",
+            "ad",
+            "lsit",
         ]),
         prop::collection::vec(
             prop_oneof![
@@ -534,8 +548,30 @@ fn emoji_like() -> impl Strategy<Value = String> {
         any::<String>(),
         r":{0,3}[a-z0-9_+'-]{0,20}:{0,3}(::skin-tone-[0-9-]{0,4}:?){0,3}",
         prop::sample::select(vec![
-            "hackhaj", "thumbs", "dangling", "loop_a", "self", "colons", "+1", "thumbsup", "-1", "👍", "👍🏿", "🏽", "🌴", "ℹ", "Ⓜ", "カニ",
-            "ｆｕｌｌ", "umbrella", "satellite", "::", ":", "", " ", "::skin-tone-2:",
+            "hackhaj",
+            "thumbs",
+            "dangling",
+            "loop_a",
+            "self",
+            "colons",
+            "+1",
+            "thumbsup",
+            "-1",
+            "👍",
+            "👍🏿",
+            "🏽",
+            "🌴",
+            "ℹ",
+            "Ⓜ",
+            "カニ",
+            "ｆｕｌｌ",
+            "umbrella",
+            "satellite",
+            "::",
+            ":",
+            "",
+            " ",
+            "::skin-tone-2:",
         ])
         .prop_map(str::to_string),
         r"\PC{1,4}",
@@ -714,7 +750,9 @@ fn photo_seeds_are_accepted() {
 /// token shortened in the answer.
 #[test]
 fn regression_giant_emoji_tokens_are_refused_not_echoed() {
-    for text in [format!("remove {}", ":a:".repeat(33_000)), format!("add {} Name", "🌴".repeat(25_000)), format!("photo :{}:", "b".repeat(500))] {
+    for text in
+        [format!("remove {}", ":a:".repeat(33_000)), format!("add {} Name", "🌴".repeat(25_000)), format!("photo :{}:", "b".repeat(500))]
+    {
         match command::parse(&text) {
             Err(e @ command::ParseError::BadEmoji { .. }) => assert!(e.render("/status-preset").len() < 1000, "{}", e.render("")),
             other => panic!("{}…: {other:?}", &text[..12]),

@@ -141,10 +141,59 @@ const STATUSES: &[&str] = &[":palm_tree:", ":car:", ":coffee:", "", ":tada:"];
 
 /// Emoji for presets added during the storm, each once.
 const FRESH: &[&str] = &[
-    "dog", "cat", "rocket", "star", "pizza", "books", "bike", "cactus", "guitar", "hammer", "anchor", "apple", "camera", "trophy",
-    "bell", "key", "gift", "lemon", "cherries", "tent", "ghost", "pig", "cow", "frog", "whale", "octopus", "bee", "tulip", "rose",
-    "cookie", "cake", "doughnut", "taco", "hamburger", "fries", "popcorn", "basketball", "football", "tennis", "bowling", "dart",
-    "violin", "trumpet", "microphone", "headphones", "art", "crown", "gem", "ring", "lipstick", "eyeglasses", "necktie", "kite",
+    "dog",
+    "cat",
+    "rocket",
+    "star",
+    "pizza",
+    "books",
+    "bike",
+    "cactus",
+    "guitar",
+    "hammer",
+    "anchor",
+    "apple",
+    "camera",
+    "trophy",
+    "bell",
+    "key",
+    "gift",
+    "lemon",
+    "cherries",
+    "tent",
+    "ghost",
+    "pig",
+    "cow",
+    "frog",
+    "whale",
+    "octopus",
+    "bee",
+    "tulip",
+    "rose",
+    "cookie",
+    "cake",
+    "doughnut",
+    "taco",
+    "hamburger",
+    "fries",
+    "popcorn",
+    "basketball",
+    "football",
+    "tennis",
+    "bowling",
+    "dart",
+    "violin",
+    "trumpet",
+    "microphone",
+    "headphones",
+    "art",
+    "crown",
+    "gem",
+    "ring",
+    "lipstick",
+    "eyeglasses",
+    "necktie",
+    "kite",
 ];
 
 /// What the member's profile must show for a status.
@@ -584,7 +633,8 @@ async fn deeply_nested_json_frames_are_skipped_without_a_crash() {
     let deep_payload = format!(r#"{{"envelope_id":"deep-1","type":"events_api","payload":{}1{}}}"#, deep, "]".repeat(100_000));
     let deep_object = format!(r#"{{"type":"hello","debug_info":{}}}"#, "{\"x\":".repeat(100_000));
     // Just inside the parser's depth limit: accepted, acked, handled as an unreadable payload.
-    let nested_ok = format!(r#"{{"envelope_id":"deep-ok","type":"events_api","payload":{{"event":{}1{}}}}}"#, "[".repeat(120), "]".repeat(120));
+    let nested_ok =
+        format!(r#"{{"envelope_id":"deep-ok","type":"events_api","payload":{{"event":{}1{}}}}}"#, "[".repeat(120), "]".repeat(120));
     for frame in [&deep, &deep_payload, &deep_object, &nested_ok] {
         assert!(slack.send_raw(frame).await, "socket gone");
     }

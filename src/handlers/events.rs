@@ -48,7 +48,7 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
             if crate::emoji::wants_reload(&raw) {
                 let ctx = ctx.clone();
                 tokio::spawn(async move { crate::app::refresh_emoji(&ctx).await });
-            } else if let Err(e) = ctx.emoji.apply_change(&raw) {
+            } else if let Err(e) = ctx.emoji.apply_change(&raw).and_then(|()| rename_presets(ctx, &raw)) {
                 tracing::warn!(error = %e, "could not apply an emoji change; reloading the list");
                 let ctx = ctx.clone();
                 tokio::spawn(async move { crate::app::refresh_emoji(&ctx).await });
@@ -126,9 +126,37 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
             return Ok(false);
         }
         let coalesced = jobs::enqueue(ctx, member, desired, event_ts, envelope_id, false)?;
+        if coalesced {
+            crate::metrics::global().swaps.inc("coalesced");
+        }
         tracing::info!(coalesced, "queued the member's desired state");
         Ok(true)
     })
+}
+
+/// A renamed custom emoji keeps its presets: they move to the new name.
+fn rename_presets(ctx: &Context, event: &Value) -> anyhow::Result<()> {
+    let ev = event.get("event").unwrap_or(event);
+    if ev.get("subtype").and_then(Value::as_str) != Some("rename") {
+        return Ok(());
+    }
+    let (Some(old), Some(new)) = (ev.get("old_name").and_then(Value::as_str), ev.get("new_name").and_then(Value::as_str)) else {
+        return Ok(());
+    };
+    for (_, p) in ctx.store.presets.iter()? {
+        if p.emoji == old && ctx.store.preset(&p.member, new)?.is_none() {
+            let mut moved = p.clone();
+            moved.emoji = new.to_string();
+            ctx.store.put_preset(&moved)?;
+            ctx.store.remove_preset(&p.member, old)?;
+            ctx.store.update_member(&p.member, |m| {
+                if m.applied.preset.as_deref() == Some(old) {
+                    m.applied.preset = Some(new.to_string());
+                }
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// The preset for this status emoji, or the member's own profile.

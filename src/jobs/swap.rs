@@ -79,12 +79,19 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
             tracing::info!(desired = ?job.desired, "profile is in the desired state");
             remove_if_unchanged(ctx, job);
             let _ = store.update_member(&job.member, |m| m.failure_notified = false);
+            crate::metrics::global().swaps.inc("applied");
+            // App Home says which preset is showing: keep it true.
+            crate::handlers::home::publish(ctx, &job.member).await;
         }
         Outcome::Dropped(why) => {
+            crate::metrics::global().swaps.inc("dropped");
             tracing::info!(why, "dropping the job");
             remove_if_unchanged(ctx, job);
         }
         Outcome::Later { at, error, attempt } => {
+            if error.is_some() {
+                crate::metrics::global().swaps.inc("retried");
+            }
             tracing::info!(retry_in_ms = at.saturating_sub(now_ms()), error = error.as_deref().unwrap_or(""), "later");
             let r = store.queue.update(&job.member, |cur| match cur {
                 Some(c) if &c == job => {
@@ -103,6 +110,7 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
             }
         }
         Outcome::Dead { reason } => {
+            crate::metrics::global().swaps.inc("failed");
             tracing::warn!(reason, "job dead-lettered");
             if let Err(e) = store.dead_letter(job, &reason) {
                 tracing::error!(error = %e, "could not dead-letter a job");
@@ -148,6 +156,7 @@ fn classify(e: &ApiError, attempts: u32) -> Outcome {
     let now = now_ms();
     match e {
         ApiError::RateLimited { retry_after } => {
+            crate::metrics::global().rate_limit_waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let wait = retry_after.unwrap_or(Duration::from_secs(5)).max(Duration::from_secs(1));
             Outcome::Later { at: now + wait.as_millis() as u64, error: Some(e.to_string()), attempt: false }
         }
@@ -254,12 +263,14 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
         let at = budget::available_at(store, &budget::profile_key(member), limit, n)?;
         if at > now_ms() {
             tracing::info!(wait_ms = at - now_ms(), "per-member profile budget spent: waiting");
+            crate::metrics::global().rate_limit_waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Ok(Outcome::Later { at, error: None, attempt: false });
         }
         if matches!(photo_op, Some(PhotoOp::Upload(_) | PhotoOp::Restore(_))) {
             let at = budget::available_at(store, budget::PHOTO_KEY, ctx.config.limits.photos_per_minute, 1)?;
             if at > now_ms() {
                 tracing::info!(wait_ms = at - now_ms(), "users.setPhoto budget spent: waiting");
+                crate::metrics::global().rate_limit_waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return Ok(Outcome::Later { at, error: None, attempt: false });
             }
         }

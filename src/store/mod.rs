@@ -278,6 +278,9 @@ impl Store {
     /// Stores bytes under their hash (once) and returns the hash.
     pub fn put_photo(&self, bytes: &[u8]) -> anyhow::Result<String> {
         let hash = photo_hash(bytes);
+        // Stamped before the bytes land, so a collection running between this
+        // write and the preset/baseline that refers to it spares the photo.
+        self.meta.insert(photo_stamp_key(&hash), now_ms().to_be_bytes().to_vec())?;
         if !self.photos.contains_key(hash.as_bytes())? {
             self.photos.insert(hash.as_bytes(), bytes)?;
         }
@@ -305,12 +308,20 @@ impl Store {
             }
         }
         let mut n = 0;
+        let now = now_ms();
         for kv in self.photos.iter() {
             let (k, _) = kv?;
-            if !live.contains(&*String::from_utf8_lossy(&k)) {
-                self.photos.remove(k)?;
-                n += 1;
+            let hash = String::from_utf8_lossy(&k).to_string();
+            if live.contains(&hash) {
+                continue;
             }
+            let stamp = self.meta.get(photo_stamp_key(&hash))?.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok()).map(u64::from_be_bytes);
+            if stamp.is_some_and(|t| now.saturating_sub(t) < PHOTO_GRACE_MS) {
+                continue;
+            }
+            self.photos.remove(&k)?;
+            self.meta.remove(photo_stamp_key(&hash))?;
+            n += 1;
         }
         Ok(n)
     }
@@ -336,6 +347,13 @@ impl Store {
         let key = format!("{}\0{:020}", job.member, now_ms());
         self.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.to_string(), at_ms: now_ms() })
     }
+}
+
+/// A photo nothing refers to yet is kept this long (it is about to be).
+const PHOTO_GRACE_MS: u64 = 10 * 60 * 1000;
+
+fn photo_stamp_key(hash: &str) -> String {
+    format!("photo_added:{hash}")
 }
 
 pub fn preset_key(member: &str, emoji: &str) -> Vec<u8> {
