@@ -683,3 +683,20 @@ async fn presets_import_export_round_trip_and_drive_a_swap() {
     assert_centre_crop(photos[0].file("image").unwrap(), "beach");
     wait_swapped(&slack, &bot).await;
 }
+
+/// Regression: a member's first preset, for the status they already wear,
+/// applies at once (the engine had ignored their events until then).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_preset_for_the_current_status_applies_at_once() {
+    let slack = FakeSlack::start().await;
+    let token = slack.add_member("U1", "Ada");
+    let bot = Bot::single_user(&slack, &token);
+    assert!(slack.wait_for_sockets(1, secs(15)).await, "{}", bot.logs());
+    let (env, _) = slack.set_status("U1", ":palm_tree:").await;
+    slack.wait_for_ack(&env, secs(5)).await.expect("ack");
+    let env = slack.slash_command("U1", "add :palm_tree: On vacation").await;
+    slack.wait_for_ack(&env, secs(5)).await.expect("ack");
+    assert!(slack.wait_until(secs(10), |s| s.member_profile("U1")["display_name"] == "On vacation").await, "{}", bot.logs());
+    slack.set_status("U1", "").await;
+    assert!(slack.wait_until(secs(15), |s| s.member_profile("U1")["display_name"] == "Ada").await, "{}", bot.logs());
+}

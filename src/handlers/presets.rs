@@ -68,7 +68,13 @@ pub fn remove(ctx: &Context, member: &str, emoji: &str) -> anyhow::Result<bool> 
 /// When the member's current status uses this preset, apply its new contents.
 fn reapply_if_active(ctx: &Context, member: &str, emoji: &str) -> anyhow::Result<()> {
     let state = ctx.store.member(member)?;
-    if !state.paused && state.status_emoji.as_deref() == Some(emoji) && ctx.is_connected(member) {
+    // Before a member's first preset the engine ignored their events, so the
+    // status they already wear is only in the avatar cache.
+    let status = match (&state.status_emoji, &state.last_event_ts) {
+        (None, None) => ctx.avatars.peek(member).and_then(|p| p.status_emoji).and_then(|s| ctx.emoji.canonical_or_unverified(&s)),
+        (s, _) => s.clone(),
+    };
+    if !state.paused && status.as_deref() == Some(emoji) && ctx.is_connected(member) {
         jobs::enqueue(ctx, member, Desired::Preset { emoji: emoji.into() }, "", None, false)?;
     }
     Ok(())
