@@ -200,13 +200,15 @@ pub struct Bot {
     api_url: String,
     opts: BotOptions,
     starts: usize,
+    /// The current child has been waited for; its pid is no longer ours.
+    reaped: std::sync::atomic::AtomicBool,
 }
 
 impl Bot {
     /// Starts `statusinator run`. Panics if the binary cannot be started.
     pub fn spawn(fake: &FakeSlack, opts: BotOptions) -> Bot {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
-        let mut bot = Bot { child: None, dir, api_url: fake.api_url(), opts, starts: 0 };
+        let mut bot = Bot { child: None, dir, api_url: fake.api_url(), opts, starts: 0, reaped: Default::default() };
         bot.start();
         bot
     }
@@ -218,6 +220,7 @@ impl Bot {
 
     fn start(&mut self) {
         self.starts += 1;
+        self.reaped.store(false, std::sync::atomic::Ordering::SeqCst);
         let dir = self.dir.path();
         let out = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("stdout.log")).expect("stdout log");
         let err = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("stderr.log")).expect("stderr log");
@@ -289,6 +292,10 @@ impl Bot {
 
     /// Sends a signal (e.g. `libc::SIGTERM`, `libc::SIGINT`) to the process.
     pub fn signal(&self, sig: i32) {
+        // A reaped pid may already belong to another process: never signal it.
+        if self.reaped.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         if let Some(pid) = self.pid() {
             // SAFETY: kill(2) on our own child's pid; no memory is involved.
             unsafe {
@@ -299,7 +306,11 @@ impl Bot {
 
     /// Whether the process has exited (reaping it if so).
     pub fn try_exit(&mut self) -> Option<ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        let status = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+        if status.is_some() {
+            self.reaped.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        status
     }
 
     /// Waits for the process to exit.
@@ -327,6 +338,7 @@ impl Bot {
         if let Some(c) = self.child.as_mut() {
             let _ = c.kill();
             let _ = c.wait();
+            self.reaped.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
