@@ -52,14 +52,14 @@ fn stranger_change(i: usize) -> serde_json::Value {
 /// Pushes `n` events at `rate`/s and returns ack latencies (ms) for them.
 async fn ack_latencies(slack: &FakeSlack, n: usize, rate: f64, offset: usize) -> (Vec<f64>, f64) {
     let start = Instant::now();
-    let mut ids = Vec::with_capacity(n);
+    let mut ids = std::collections::HashSet::with_capacity(n);
     for i in 0..n {
         let due = start + Duration::from_secs_f64(i as f64 / rate);
         let now = Instant::now();
         if due > now {
             tokio::time::sleep(due - now).await;
         }
-        ids.push(slack.push_event(stranger_change(offset + i)).await.0);
+        ids.insert(slack.push_event(stranger_change(offset + i)).await.0);
     }
     let deadline = Instant::now() + secs(60);
     loop {
@@ -67,18 +67,27 @@ async fn ack_latencies(slack: &FakeSlack, n: usize, rate: f64, offset: usize) ->
         if acked >= n || Instant::now() > deadline {
             break;
         }
-        tokio::time::sleep(millis(20)).await;
+        tokio::time::sleep(millis(200)).await;
     }
     let elapsed = start.elapsed().as_secs_f64();
     let sent: std::collections::HashMap<String, Instant> = slack.envelopes().into_iter().map(|e| (e.envelope_id, e.at)).collect();
-    let mut lat: Vec<f64> = slack
-        .acks()
-        .into_iter()
-        .filter(|a| ids.contains(&a.envelope_id))
-        .filter_map(|a| sent.get(&a.envelope_id).map(|s| a.at.duration_since(*s).as_secs_f64() * 1000.0))
-        .collect();
+    let acks: Vec<Ack> = slack.acks().into_iter().filter(|a| ids.contains(&a.envelope_id)).collect();
+    let mut lat: Vec<f64> =
+        acks.iter().filter_map(|a| sent.get(&a.envelope_id).map(|s| a.at.duration_since(*s).as_secs_f64() * 1000.0)).collect();
     lat.sort_by(|a, b| a.total_cmp(b));
-    (lat, elapsed)
+    // First envelope sent → last ack written: the polling interval does not count.
+    let first = ids.iter().filter_map(|id| sent.get(id)).min().copied();
+    let last = acks.iter().map(|a| a.at).max();
+    let span = match (first, last) {
+        (Some(f), Some(l)) => l.duration_since(f).as_secs_f64(),
+        _ => elapsed,
+    };
+    (lat, span)
+}
+
+fn push_row(rows: &mut Vec<(String, String, String)>, row: (String, String, String)) {
+    eprintln!("{} | {} | {}", row.0, row.1, row.2);
+    rows.push(row);
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -89,7 +98,7 @@ async fn main() {
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let bin = env!("CARGO_BIN_EXE_statusinator");
     let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
-    rows.push(("stripped release binary size".into(), format!("{:.1} MB", size as f64 / 1e6), "≤ 12 MB".into()));
+    push_row(&mut rows, ("stripped release binary size".into(), format!("{:.1} MB", size as f64 / 1e6), "≤ 12 MB".into()));
 
     // Start-up to hello, five times.
     let mut startups = Vec::new();
@@ -101,7 +110,7 @@ async fn main() {
         startups.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     startups.sort_by(|a, b| a.total_cmp(b));
-    rows.push(("start-up to hello (median of 5)".into(), format!("{:.0} ms", pct(&startups, 0.5)), "≤ 200 ms".into()));
+    push_row(&mut rows, ("start-up to hello (median of 5)".into(), format!("{:.0} ms", pct(&startups, 0.5)), "≤ 200 ms".into()));
 
     let slack = FakeSlack::start().await;
     slack.set_echo_bot_messages(false);
@@ -118,37 +127,46 @@ async fn main() {
     assert!(slack.wait_for_sockets(1, secs(20)).await);
     let pid = bot.pid().unwrap_or(0);
     tokio::time::sleep(secs(3)).await;
-    rows.push(("idle RSS after connect".into(), format!("{:.1} MB", rss_kb(pid) as f64 / 1024.0), "≤ 15 MB".into()));
+    push_row(&mut rows, ("idle RSS after connect".into(), format!("{:.1} MB", rss_kb(pid) as f64 / 1024.0), "≤ 15 MB".into()));
 
     let (lat, _) = ack_latencies(&slack, 2000, 200.0, 0).await;
-    rows.push((
-        "ack latency at 200 envelopes/s (2,000 user_change, incl. store write)".into(),
-        format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0)),
-        "p99 ≤ 5 ms".into(),
-    ));
+    push_row(
+        &mut rows,
+        (
+            "ack latency at 200 envelopes/s (2,000 user_change, incl. store write)".into(),
+            format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0)),
+            "p99 ≤ 5 ms".into(),
+        ),
+    );
     let cpu0 = cpu_secs(pid);
     let (lat, _) = ack_latencies(&slack, 10_000, 2000.0, 10_000).await;
     let cpu = cpu_secs(pid) - cpu0;
-    rows.push((
-        "ack latency at 2,000 envelopes/s (10,000)".into(),
-        format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0)),
-        "—".into(),
-    ));
-    rows.push(("CPU per 10,000 envelopes".into(), format!("{cpu:.2} s"), "—".into()));
+    push_row(
+        &mut rows,
+        (
+            "ack latency at 2,000 envelopes/s (10,000)".into(),
+            format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0)),
+            "—".into(),
+        ),
+    );
+    push_row(&mut rows, ("CPU per 10,000 envelopes".into(), format!("{cpu:.2} s"), "—".into()));
 
     let rss_before = rss_kb(pid);
     let (lat, elapsed) = ack_latencies(&slack, 5000, 1e9, 100_000).await;
-    rows.push((
-        "ingest of 5,000 user_change for members without presets (as fast as the fake sends)".into(),
-        format!(
-            "{:.0}/s ({} acked); RSS {:.1} → {:.1} MB",
-            lat.len() as f64 / elapsed,
-            lat.len(),
-            rss_before as f64 / 1024.0,
-            rss_kb(pid) as f64 / 1024.0
+    push_row(
+        &mut rows,
+        (
+            "ingest of 5,000 user_change for members without presets (as fast as the fake sends)".into(),
+            format!(
+                "{:.0}/s ({} acked); RSS {:.1} → {:.1} MB",
+                lat.len() as f64 / elapsed,
+                lat.len(),
+                rss_before as f64 / 1024.0,
+                rss_kb(pid) as f64 / 1024.0
+            ),
+            "≥ 5,000/s, RSS flat".into(),
         ),
-        "≥ 5,000/s, RSS flat".into(),
-    ));
+    );
 
     // Command → reply (the ephemeral ack payload).
     let mut cmd_lat = Vec::new();
@@ -160,11 +178,14 @@ async fn main() {
         }
     }
     cmd_lat.sort_by(|a, b| a.total_cmp(b));
-    rows.push((
-        "slash command → reply (200 list/status)".into(),
-        format!("p50 {:.2} ms, p99 {:.2} ms", pct(&cmd_lat, 0.5), pct(&cmd_lat, 0.99)),
-        "p99 ≤ 20 ms".into(),
-    ));
+    push_row(
+        &mut rows,
+        (
+            "slash command → reply (200 list/status)".into(),
+            format!("p50 {:.2} ms, p99 {:.2} ms", pct(&cmd_lat, 0.5), pct(&cmd_lat, 0.99)),
+            "p99 ≤ 20 ms".into(),
+        ),
+    );
 
     // user_change → first users.profile.set (name-only presets; budget allows 10 a minute).
     for (e, n) in [("palm_tree", "Away A"), ("car", "Away B")] {
@@ -176,19 +197,25 @@ async fn main() {
         let before = slack.calls_to("users.profile.set").len();
         let emoji = if i % 2 == 0 { ":palm_tree:" } else { ":car:" };
         let (env, _) = slack.set_status("U1", emoji).await;
-        let ack = slack.wait_for_ack(&env, secs(5)).await;
+        slack.wait_for_ack(&env, secs(5)).await;
         let calls = slack.wait_for_calls("users.profile.set", before + 1, secs(10)).await;
-        if let (Some(a), Some(c)) = (ack, calls.get(before)) {
-            swap_lat.push(c.at.saturating_duration_since(a.at).as_secs_f64() * 1000.0);
+        // The job starts as soon as it is durable, often before the ack frame is
+        // written, so this is measured from the envelope leaving the fake.
+        let sent = slack.envelopes().into_iter().find(|e| e.envelope_id == env).map(|e| e.at);
+        if let (Some(s), Some(c)) = (sent, calls.get(before)) {
+            swap_lat.push(c.at.saturating_duration_since(s).as_secs_f64() * 1000.0);
         }
         tokio::time::sleep(millis(200)).await;
     }
     swap_lat.sort_by(|a, b| a.total_cmp(b));
-    rows.push((
-        "ack of user_change → first users.profile.set (10 swaps)".into(),
-        format!("p50 {:.2} ms, p99 {:.2} ms", pct(&swap_lat, 0.5), pct(&swap_lat, 0.99)),
-        "p99 ≤ 10 ms".into(),
-    ));
+    push_row(
+        &mut rows,
+        (
+            "user_change sent → first users.profile.set received (10 swaps)".into(),
+            format!("p50 {:.2} ms, p99 {:.2} ms", pct(&swap_lat, 0.5), pct(&swap_lat, 0.99)),
+            "p99 ≤ 10 ms".into(),
+        ),
+    );
 
     // App Home for a member with 50 presets.
     let names: Vec<&str> = emojis::iter().filter_map(|e| e.shortcode()).skip(100).take(50).collect();
@@ -205,12 +232,15 @@ async fn main() {
         home_lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     home_lat.sort_by(|a, b| a.total_cmp(b));
-    rows.push((
-        "app_home_opened → views.publish (member with 52 presets)".into(),
-        format!("p50 {:.2} ms, p99 {:.2} ms", pct(&home_lat, 0.5), pct(&home_lat, 0.99)),
-        "—".into(),
-    ));
-    rows.push(("peak RSS of the run above".into(), format!("{:.1} MB", hwm_kb(pid) as f64 / 1024.0), "—".into()));
+    push_row(
+        &mut rows,
+        (
+            "app_home_opened → views.publish (member with 52 presets)".into(),
+            format!("p50 {:.2} ms, p99 {:.2} ms", pct(&home_lat, 0.5), pct(&home_lat, 0.99)),
+            "—".into(),
+        ),
+    );
+    push_row(&mut rows, ("peak RSS of the run above".into(), format!("{:.1} MB", hwm_kb(pid) as f64 / 1024.0), "—".into()));
 
     println!("| measure | result | target |\n| --- | --- | --- |");
     for (a, b, c) in rows {

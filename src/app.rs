@@ -47,7 +47,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
 
     if let Some(addr) = ctx.config.metrics.listen {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("metrics.listen: cannot listen on {addr}"))?;
-        tracing::info!(%addr, "serving /metrics and /healthz");
+        tracing::info!(%addr, "serving the dashboard, /metrics and /healthz");
         tokio::spawn(crate::metrics::serve(ctx.clone(), listener));
     }
     if let Some(path) = ctx.config.metrics.csv.clone() {
@@ -55,6 +55,8 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     }
     let jobs = tokio::spawn(crate::jobs::run(ctx.clone()));
     let scheduler = tokio::spawn(crate::scheduler::run(ctx.clone()));
+    // The dashboard's history is only kept while there is a listener to show it.
+    let sampler = ctx.config.metrics.listen.is_some().then(|| tokio::spawn(crate::dashboard::run(ctx.clone())));
     let tokens = tokio::spawn(crate::oauth::run(ctx.clone()));
 
     let slack = ctx.slack.clone();
@@ -74,6 +76,9 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     shutdown.trigger();
     let _ = jobs.await;
     let _ = scheduler.await;
+    if let Some(s) = sampler {
+        let _ = s.await;
+    }
     let _ = tokens.await;
     ctx.store.flush().await.context("flushing the database")?;
     tracing::info!("stopped cleanly");

@@ -60,6 +60,12 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
             // Acked means kept: the delivery id and whatever the handler wrote reach the disk
             // before the ack, so a crash right after it neither loses the work nor lets a
             // redelivery be handled twice.
+            // Events flush in their handler, only when they wrote work (most are
+            // profile changes of members without presets, which need no disk wait).
+            let flushed_by_handler = matches!(env.kind, EnvelopeKind::EventsApi);
+            if flushed_by_handler {
+                return AckDecision::Ack(payload);
+            }
             if let Err(e) = ctx.store.flush().await {
                 tracing::error!(error = %format!("{e:#}"), "the store could not be flushed: not acking so Slack redelivers");
                 return AckDecision::NoAck;

@@ -13,6 +13,7 @@ pub mod command;
 pub mod config;
 pub mod context;
 pub mod crypto;
+pub mod dashboard;
 pub mod dispatch;
 pub mod emoji;
 pub mod handlers;

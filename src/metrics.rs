@@ -1,6 +1,7 @@
 //! Metrics: counters the bot keeps in memory, served as Prometheus text at
-//! `/metrics` with `/healthz` on `[metrics] listen` (loopback unless
-//! `allow_remote`), and appended to `[metrics] csv` every minute.
+//! `/metrics` with `/healthz` and the dashboard (`/`, see [`crate::dashboard`])
+//! on `[metrics] listen` (loopback unless `allow_remote`), and appended to
+//! `[metrics] csv` every minute.
 //!
 //! Counters are process-global so any module can count without threading a
 //! handle through; gauges (queue depth, tree sizes, connections) are read
@@ -15,7 +16,7 @@ use std::time::Duration;
 use crate::context::Context;
 
 /// Upper bounds (ms) of the latency histogram buckets.
-const BUCKETS_MS: &[f64] = &[0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0];
+pub const BUCKETS_MS: &[f64] = &[0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0];
 
 #[derive(Default)]
 pub struct Histogram {
@@ -40,6 +41,12 @@ impl Histogram {
         self.total.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Cumulative counts per bucket of [`BUCKETS_MS`] (observations ≤ bound), and the total.
+    pub fn cumulative(&self) -> (Vec<u64>, u64) {
+        let total = self.total.load(Ordering::Relaxed);
+        (self.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect(), total)
+    }
+
     fn render(&self, name: &str, labels: &str, out: &mut String) {
         let sep = if labels.is_empty() { "" } else { "," };
         for (i, b) in BUCKETS_MS.iter().enumerate() {
@@ -59,6 +66,10 @@ pub struct Family(Mutex<BTreeMap<String, u64>>);
 impl Family {
     pub fn inc(&self, label: &str) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(label.to_string()).or_default() += 1;
+    }
+
+    pub fn get(&self, label: &str) -> u64 {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(label).copied().unwrap_or(0)
     }
 
     fn snapshot(&self) -> Vec<(String, u64)> {
@@ -182,13 +193,26 @@ pub fn render(ctx: &Context) -> String {
     out
 }
 
-/// Serves `/metrics`, `/healthz` until shutdown.
+/// Serves `/` (the dashboard), `/metrics`, `/healthz` until shutdown.
 pub async fn serve(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
     use axum::http::StatusCode;
     use axum::routing::get;
     let c1 = ctx.clone();
     let c2 = ctx.clone();
+    let c3 = ctx.clone();
     let app = axum::Router::new()
+        .route(
+            "/",
+            get(move || {
+                let ctx = c3.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"), (axum::http::header::CACHE_CONTROL, "no-store")],
+                        crate::dashboard::page(&ctx),
+                    )
+                }
+            }),
+        )
         .route(
             "/metrics",
             get(move || {

@@ -166,6 +166,7 @@ pub fn db_stats(config: &Config) -> anyhow::Result<ExitCode> {
             crate::store::trees::EMOJI => store.emoji.len(),
             crate::store::trees::AVATARS => store.avatars.len(),
             crate::store::trees::OAUTH_STATES => store.oauth_states.len(),
+            crate::store::trees::METRIC_HISTORY => store.metric_history.len(),
             _ => 0,
         };
         println!("  {name:<14} {n}");

@@ -28,16 +28,17 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
             return Ok(None);
         }
     };
+    // Whether this event changed something that must survive a crash once acked.
+    let mut durable = true;
     match event {
         Event::UserChange(uc) => {
             let ts = uc.event_ts.clone().or_else(|| cb.event_time.map(|t| t.to_string())).unwrap_or_default();
-            if on_user_change(ctx, &uc.user, &ts, Some(&env.envelope_id))? {
-                // The ack follows as soon as this returns: the queued job must be on disk
-                // by then, or a kill -9 in the next half second would lose acknowledged work.
-                ctx.store.flush().await?;
-            }
+            // Most profile changes are members without presets: nothing queued, nothing to
+            // flush, so the ack does not wait for the disk (re-handling one is harmless).
+            durable = on_user_change(ctx, &uc.user, &ts, Some(&env.envelope_id))?;
         }
         Event::AppHomeOpened(h) => {
+            durable = false;
             if let Some(user) = h.user.filter(|_| h.tab.as_deref().is_none_or(|t| t == "home")) {
                 let ctx = ctx.clone();
                 tokio::spawn(async move { super::home::publish(&ctx, &user).await });
@@ -65,7 +66,15 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
                 super::presets::revoke(ctx, &String::from_utf8_lossy(&k), "app_uninstalled")?;
             }
         }
-        Event::Other(kind) => tracing::debug!(kind, "ignoring an event type we do not use"),
+        Event::Other(kind) => {
+            durable = false;
+            tracing::debug!(kind, "ignoring an event type we do not use");
+        }
+    }
+    // The ack follows as soon as this returns: what was written must be on disk by
+    // then, or a kill -9 in the next half second would lose acknowledged work.
+    if durable {
+        ctx.store.flush().await?;
     }
     Ok(None)
 }

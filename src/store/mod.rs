@@ -30,7 +30,9 @@ pub mod trees {
     pub const EMOJI: &str = "emoji";
     pub const AVATARS: &str = "avatars";
     pub const OAUTH_STATES: &str = "oauth_states";
-    pub const ALL: &[&str] = &[META, PRESETS, PHOTOS, MEMBERS, QUEUE, DEAD, SEEN, TOKENS, RATES, EMOJI, AVATARS, OAUTH_STATES];
+    pub const METRIC_HISTORY: &str = "metric_history";
+    pub const ALL: &[&str] =
+        &[META, PRESETS, PHOTOS, MEMBERS, QUEUE, DEAD, SEEN, TOKENS, RATES, EMOJI, AVATARS, OAUTH_STATES, METRIC_HISTORY];
 }
 
 /// A tree whose values are `T` as JSON.
@@ -155,6 +157,8 @@ pub struct Store {
     pub avatars: Typed<CachedProfile>,
     /// state → [`OauthState`]
     pub oauth_states: Typed<OauthState>,
+    /// sample time (unix ms, big-endian u64) → [`MetricSample`], at most a day (see `dashboard`)
+    pub metric_history: Typed<MetricSample>,
 }
 
 impl Store {
@@ -189,13 +193,20 @@ impl Store {
             emoji: Typed::new(t(trees::EMOJI)?),
             avatars: Typed::new(t(trees::AVATARS)?),
             oauth_states: Typed::new(t(trees::OAUTH_STATES)?),
+            metric_history: Typed::new(t(trees::METRIC_HISTORY)?),
             db,
         })
     }
 
     /// Waits until everything written so far is on disk.
+    ///
+    /// Not sled's `flush_async`: that runs the flush on sled's own small thread pool, and with
+    /// enough flushes at once (one per envelope in a burst) every pool thread waits for an
+    /// IO-buffer write queued behind them on that same pool, and the whole bot freezes (found by
+    /// tests/torture.rs). tokio's blocking pool keeps sled's free to do the writes.
     pub async fn flush(&self) -> anyhow::Result<()> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush()).await.context("the flush task failed")??;
         Ok(())
     }
 

@@ -235,3 +235,34 @@ pub struct OauthState {
     #[serde(default)]
     pub used: bool,
 }
+
+/// One dashboard sample (see `dashboard`): counters and rates for the minute
+/// that ended at `at_ms`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricSample {
+    pub at_ms: u64,
+    /// Swaps applied since the process started (a counter: it resets on restart).
+    #[serde(default)]
+    pub swaps_applied: u64,
+    /// Web API calls made during the interval, all methods together.
+    #[serde(default)]
+    pub api_calls: u64,
+    /// Web API latency (ms) over the interval; None when no call was made.
+    #[serde(default)]
+    pub api_p50_ms: Option<f64>,
+    #[serde(default)]
+    pub api_p99_ms: Option<f64>,
+    /// Members with pending work when sampled.
+    #[serde(default)]
+    pub queue_depth: u64,
+    /// Emoji cache lookups during the interval, and how many were answered.
+    #[serde(default)]
+    pub emoji_lookups: u64,
+    #[serde(default)]
+    pub emoji_hits: u64,
+    /// Avatar cache lookups during the interval, and how many were answered.
+    #[serde(default)]
+    pub avatar_lookups: u64,
+    #[serde(default)]
+    pub avatar_hits: u64,
+}
