@@ -42,8 +42,17 @@ fn publish_lock(member: &str) -> &'static tokio::sync::Mutex<()> {
 /// Publishes the member's Home tab; failures are logged, never fatal.
 pub async fn publish(ctx: &Context, member: &str) {
     let _turn = publish_lock(member).lock().await;
+    // The avatar cache answers from user_change events; a member who never sent
+    // one costs a single users.info, shared by concurrent publishes.
+    let shown = ctx.avatars.get(&ctx.slack, member).await.map(|p| if p.display_name.is_empty() { p.real_name } else { p.display_name });
     let view = match home_view(ctx, member) {
-        Ok(v) => v,
+        Ok(mut v) => {
+            if let (Some(name), Some(blocks)) = (shown.filter(|n| !n.is_empty()), v.get_mut("blocks").and_then(Value::as_array_mut)) {
+                let line = json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("Your profile shows *{}* right now.", esc(&name)) }] });
+                blocks.insert(1.min(blocks.len()), line);
+            }
+            v
+        }
         Err(e) => {
             tracing::error!(error = %e, "building the Home view failed");
             return;
