@@ -32,6 +32,7 @@ struct FileConfig {
     limits: Limits,
     images: Images,
     metrics: FileMetrics,
+    schedule: Schedule,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -92,6 +93,20 @@ impl Default for Limits {
     }
 }
 
+/// When background upkeep runs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Schedule {
+    /// Local hour (0–23) for the nightly emoji.list refresh, when the workspace is quiet.
+    pub emoji_refresh_hour: u8,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule { emoji_refresh_hour: 4 }
+    }
+}
+
 /// What photos the bot accepts and how it stores them.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -143,6 +158,7 @@ pub struct Config {
     pub limits: Limits,
     pub images: Images,
     pub metrics: MetricsConfig,
+    pub schedule: Schedule,
 }
 
 /// Reads the environment through a function so tests can feed their own.
@@ -283,6 +299,9 @@ impl Config {
             return Err(bad("images.max_side must be between images.size and 8192"));
         }
 
+        if f.schedule.emoji_refresh_hour > 23 {
+            return Err(bad(format!("schedule.emoji_refresh_hour must be an hour from 0 to 23, not {}", f.schedule.emoji_refresh_hour)));
+        }
         let listen = match f.metrics.listen {
             None => None,
             Some(s) => {
@@ -308,6 +327,7 @@ impl Config {
             limits,
             images,
             metrics: MetricsConfig { listen, allow_remote: f.metrics.allow_remote, csv: f.metrics.csv },
+            schedule: f.schedule,
         })
     }
 
@@ -604,5 +624,29 @@ mod example_tests {
         assert_eq!(c.command, d.command);
         assert_eq!(c.db_path, d.db_path);
         assert_eq!(c.connections, d.connections);
+        assert_eq!(c.schedule, d.schedule);
+    }
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::*;
+
+    struct E;
+    impl Env for E {
+        fn var(&self, key: &str) -> Option<String> {
+            match key {
+                "SLACK_APP_TOKEN" => Some("xapp-1-x".into()),
+                "SLACK_BOT_TOKEN" => Some("xoxb-1-x".into()),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn refresh_hour_is_checked() {
+        assert_eq!(Config::from_toml("[schedule]\nemoji_refresh_hour = 23\n", &E).unwrap().schedule.emoji_refresh_hour, 23);
+        let e = Config::from_toml("[schedule]\nemoji_refresh_hour = 24\n", &E).unwrap_err();
+        assert!(e.0.contains("schedule.emoji_refresh_hour"), "{e}");
     }
 }
