@@ -238,6 +238,34 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
         }
     }
 
+    // A kill between a write reaching Slack and the bot noting it leaves `applied` behind the
+    // profile, and a restore would then leave the preset showing (found by tests/torture.rs):
+    // the active preset's name on the profile, or an upload that was under way, is ours.
+    let active = match state.applied.preset.clone() {
+        Some(e) => store.preset(member, &e)?,
+        None => None,
+    };
+    if let Some(active) = active {
+        let current = state.profile.as_ref().map(|p| p.display_name.clone());
+        let own = state.baseline.as_ref().map(|b| b.name.clone());
+        let name_unnoted = active.name.is_some() && current == active.name && current != own && state.applied.name != current;
+        let photo_unnoted = active.photo.is_some()
+            && state.applied.photo.is_none()
+            && (state.applied.awaiting_avatar_echo || state.applied.avatar_hash.is_some())
+            && preset.as_ref().map(|p| p.emoji.as_str()) != Some(active.emoji.as_str());
+        if name_unnoted || photo_unnoted {
+            tracing::info!(name_unnoted, photo_unnoted, "recognising a write the bot made but had not noted");
+            state = store.update_member(member, |m| {
+                if name_unnoted {
+                    m.applied.name = active.name.clone();
+                }
+                if photo_unnoted {
+                    m.applied.photo = active.photo.clone();
+                }
+            })?;
+        }
+    }
+
     let (name_op, photo_op) =
         plan(&state, preset.as_ref().and_then(|p| p.name.clone()), preset.as_ref().and_then(|p| p.photo.clone()), job.force);
     tracing::debug!(?name_op, ?photo_op, "plan");
@@ -281,6 +309,9 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
             NameOp::Set(n) | NameOp::Restore(n) => n.clone(),
         };
         budget::spend(store, &budget::profile_key(member), 1)?;
+        // The spend (and the baseline captured above) reach the disk before Slack sees the
+        // call: a crash loop must not forget calls already made and go over Slack's limits.
+        store.flush().await?;
         if let Err(e) = ctx.slack.set_display_name(&token, &name).await {
             on_auth_failure(ctx, member, &e);
             return Ok(classify(&e, job.attempts));
@@ -315,9 +346,13 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
                         m.applied.avatar_before = m.profile.as_ref().and_then(|p| p.avatar_hash.clone());
                     })?;
                 }
+                store.flush().await?;
                 ctx.slack.set_photo(&token, bytes, mime).await
             }
-            PhotoOp::Delete => ctx.slack.form("users.deletePhoto", &token, &[]).await.map(|_| ()),
+            PhotoOp::Delete => {
+                store.flush().await?;
+                ctx.slack.form("users.deletePhoto", &token, &[]).await.map(|_| ())
+            }
         };
         if let Err(e) = result {
             store.update_member(member, |m| m.applied.awaiting_avatar_echo = false)?;
