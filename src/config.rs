@@ -601,20 +601,22 @@ mod tests {
 mod example_tests {
     use super::*;
 
+    /// Just the two required tokens.
+    struct E;
+    impl Env for E {
+        fn var(&self, key: &str) -> Option<String> {
+            match key {
+                "SLACK_APP_TOKEN" => Some("xapp-1-x".into()),
+                "SLACK_BOT_TOKEN" => Some("xoxb-1-x".into()),
+                _ => None,
+            }
+        }
+    }
+
     /// config.example.toml documents every key with its default: it must parse
     /// and give exactly the defaults.
     #[test]
     fn the_example_config_is_the_defaults() {
-        struct E;
-        impl Env for E {
-            fn var(&self, key: &str) -> Option<String> {
-                match key {
-                    "SLACK_APP_TOKEN" => Some("xapp-1-x".into()),
-                    "SLACK_BOT_TOKEN" => Some("xoxb-1-x".into()),
-                    _ => None,
-                }
-            }
-        }
         let text = include_str!("../config.example.toml");
         let c = Config::from_toml(text, &E).unwrap();
         let d = Config::from_toml("", &E).unwrap();
@@ -625,22 +627,6 @@ mod example_tests {
         assert_eq!(c.db_path, d.db_path);
         assert_eq!(c.connections, d.connections);
         assert_eq!(c.schedule, d.schedule);
-    }
-}
-
-#[cfg(test)]
-mod schedule_tests {
-    use super::*;
-
-    struct E;
-    impl Env for E {
-        fn var(&self, key: &str) -> Option<String> {
-            match key {
-                "SLACK_APP_TOKEN" => Some("xapp-1-x".into()),
-                "SLACK_BOT_TOKEN" => Some("xoxb-1-x".into()),
-                _ => None,
-            }
-        }
     }
 
     #[test]

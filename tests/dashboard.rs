@@ -7,11 +7,6 @@
 mod common;
 use common::*;
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 async fn get(url: &str) -> (u16, String, String) {
     match reqwest::get(url).await {
         Ok(r) => {

@@ -63,6 +63,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 /// `Duration::from_secs`, for brevity in tests.
+/// A loopback port free right now (for the bot's metrics listener).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
 pub fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
