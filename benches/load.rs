@@ -168,6 +168,41 @@ async fn main() {
         ),
     );
 
+    // Maximum sustainable rate: step the offered rate up until acks fall behind. A step is
+    // sustained when every envelope is acked, the fake really sent at ≥ 90 % of the rate, and the
+    // ack p99 stays under 50 ms (no backlog building).
+    let mut sustained: Option<(f64, f64, f64)> = None;
+    let mut first_failure: Option<String> = None;
+    let mut offset = 200_000;
+    for rate in [2_000.0, 5_000.0, 10_000.0, 20_000.0, 40_000.0] {
+        let n = (rate * 3.0) as usize;
+        let (lat, span) = ack_latencies(&slack, n, rate, offset).await;
+        offset += n;
+        let achieved = lat.len() as f64 / span.max(1e-9);
+        let p99 = pct(&lat, 0.99);
+        eprintln!("  offered {rate}/s: {} of {n} acked, {achieved:.0}/s, p99 {p99:.2} ms", lat.len());
+        if lat.len() == n && achieved >= 0.9 * rate && p99 <= 50.0 {
+            sustained = Some((rate, achieved, p99));
+        } else {
+            first_failure = Some(format!("{rate:.0}/s offered: {} of {n} acked at {achieved:.0}/s, p99 {p99:.1} ms", lat.len()));
+            break;
+        }
+    }
+    push_row(
+        &mut rows,
+        (
+            "maximum sustainable rate (3 s steps of 2k, 5k, 10k, 20k, 40k user_change/s)".into(),
+            match sustained {
+                Some((rate, achieved, p99)) => format!(
+                    "{rate:.0}/s sustained ({achieved:.0}/s acked, p99 {p99:.2} ms); next step: {}",
+                    first_failure.as_deref().unwrap_or("none failed")
+                ),
+                None => format!("below 2,000/s: {}", first_failure.as_deref().unwrap_or("?")),
+            },
+            "—".into(),
+        ),
+    );
+
     // Command → reply (the ephemeral ack payload).
     let mut cmd_lat = Vec::new();
     for i in 0..200 {
@@ -216,6 +251,50 @@ async fn main() {
             "p99 ≤ 10 ms".into(),
         ),
     );
+
+    // Flapping efficiency: 20 status changes in 2 s between two presets and none, ending on one
+    // preset, with the default settle time. Counts profile writes until the bot goes quiet.
+    {
+        let flap_slack = FakeSlack::start().await;
+        flap_slack.set_echo_bot_messages(false);
+        let token = flap_slack.add_member("U2", "Grace");
+        let _flap_bot = Bot::spawn(
+            &flap_slack,
+            BotOptions { user_token: Some(token), env: vec![("RUST_LOG".into(), "warn".into())], ..Default::default() },
+        );
+        assert!(flap_slack.wait_for_sockets(1, secs(20)).await);
+        for (e, n) in [("palm_tree", "Away A"), ("car", "Away B")] {
+            let env = flap_slack.slash_command("U2", &format!("add :{e}: {n}")).await;
+            flap_slack.wait_for_ack(&env, secs(5)).await;
+        }
+        flap_slack.clear_calls();
+        let cycle = [":palm_tree:", "", ":car:", ":palm_tree:"];
+        for i in 0..20 {
+            let emoji = if i == 19 { ":car:" } else { cycle[i % cycle.len()] };
+            let (env, _) = flap_slack.set_status("U2", emoji).await;
+            flap_slack.wait_for_ack(&env, secs(5)).await;
+            tokio::time::sleep(millis(100)).await;
+        }
+        // Quiet for 8 s (four settle periods) means done.
+        let mut writes = 0;
+        loop {
+            tokio::time::sleep(secs(8)).await;
+            let now = flap_slack.calls_to("users.profile.set").len() + flap_slack.calls_to("users.setPhoto").len();
+            if now == writes {
+                break;
+            }
+            writes = now;
+        }
+        let name = flap_slack.member_profile("U2")["display_name"].as_str().unwrap_or("").to_string();
+        push_row(
+            &mut rows,
+            (
+                "flapping: 20 status changes in 2 s, ending on a preset (default settle 2 s)".into(),
+                format!("{writes} profile writes for 1 final state; final name {name:?}"),
+                "≤ 2 writes, final state right".into(),
+            ),
+        );
+    }
 
     // App Home for a member with 50 presets.
     let names: Vec<&str> = emojis::iter().filter_map(|e| e.shortcode()).skip(100).take(50).collect();

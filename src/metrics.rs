@@ -59,13 +59,28 @@ impl Histogram {
     }
 }
 
-/// Labelled counters.
+/// Labels one family keeps; later new labels are counted under [`OTHER_LABEL`].
+pub const MAX_LABELS: usize = 256;
+pub const OTHER_LABEL: &str = "other";
+
+/// Labelled counters. Labels come partly from Slack (error codes), so their number is capped:
+/// a server answering with ever-new error strings cannot grow memory or `/metrics` without end.
 #[derive(Default)]
 pub struct Family(Mutex<BTreeMap<String, u64>>);
 
 impl Family {
     pub fn inc(&self, label: &str) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(label.to_string()).or_default() += 1;
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let key = if map.contains_key(label) || map.len() < MAX_LABELS { label } else { OTHER_LABEL };
+        *map.entry(key.to_string()).or_default() += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     pub fn get(&self, label: &str) -> u64 {

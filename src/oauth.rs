@@ -712,7 +712,6 @@ async fn pass(ctx: &Arc<Context>, st: &mut LoopState) -> u64 {
             }
         }
     }
-    expire_states(ctx, now);
     next
 }
 
@@ -800,14 +799,9 @@ async fn announce_disconnect(ctx: &Context, member: &str, rec: &TokenRecord) {
     }
 }
 
-/// Forgets states made more than an hour ago.
-fn expire_states(ctx: &Context, now: u64) {
-    let Ok(states) = ctx.store.oauth_states.iter() else { return };
-    for (k, s) in states {
-        if now.saturating_sub(s.created_ms) >= STATE_KEEP_MS {
-            let _ = ctx.store.oauth_states.remove(&k);
-        }
-    }
+/// Forgets states made more than an hour ago (the scheduler's upkeep); returns how many went.
+pub fn expire_states(store: &crate::store::Store) -> anyhow::Result<usize> {
+    store.oauth_states.remove_older(STATE_KEEP_MS, |s| s.created_ms)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Background upkeep in one loop: the emoji list at start-up and nightly at
 //! `[schedule] emoji_refresh_hour` (local time),
-//! expiry of dedupe ids and idle rate windows, and unreferenced photos.
+//! expiry of dedupe ids, idle rate windows, unreferenced photos, stale cached
+//! profiles, old dead letters and spent sign-in states.
 //! Each task is bounded (a pass over one tree) and logs what it removed.
 
 use std::sync::Arc;
@@ -10,6 +11,10 @@ use crate::context::Context;
 
 /// Delivery ids are kept this long: Slack retries for minutes, restarts take seconds.
 pub const SEEN_TTL_MS: u64 = 2 * 3600 * 1000;
+/// A cached profile nobody touched for a week goes (one `users.info` brings it back).
+pub const AVATAR_TTL_MS: u64 = 7 * 24 * 3600 * 1000;
+/// Dead letters are for an operator to look at; a month is long enough.
+pub const DEAD_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
 const TICK: Duration = Duration::from_secs(600);
 /// Never refresh the emoji list twice in one night.
 const EMOJI_MIN_GAP: Duration = Duration::from_secs(20 * 3600);
@@ -39,22 +44,37 @@ fn local_hour() -> Option<u8> {
     ok.then_some(tm.tm_hour as u8)
 }
 
-/// One pass of expiry; returns (seen ids, rate windows, photos) removed.
-pub fn upkeep(ctx: &Context) -> (usize, usize, usize) {
-    let seen = ctx.store.expire_seen(SEEN_TTL_MS).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "expiring delivery ids failed");
-        0
-    });
-    let rates = crate::jobs::budget::expire(&ctx.store).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "expiring rate windows failed");
-        0
-    });
-    let photos = ctx.store.collect_photos().unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "collecting photos failed");
-        0
-    });
-    tracing::debug!(seen, rates, photos, "upkeep");
-    (seen, rates, photos)
+/// What one pass of [`upkeep`] removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Upkeep {
+    pub seen: usize,
+    pub rates: usize,
+    pub photos: usize,
+    pub avatars: usize,
+    pub dead: usize,
+    pub oauth_states: usize,
+}
+
+/// One pass of expiry over every tree that grows with traffic rather than with members'
+/// settings (tests/soak.rs shows each levels off).
+pub fn upkeep(ctx: &Context) -> Upkeep {
+    fn count(what: &str, r: anyhow::Result<usize>) -> usize {
+        r.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "expiring {what} failed");
+            0
+        })
+    }
+    let s = &ctx.store;
+    let done = Upkeep {
+        seen: count("delivery ids", s.expire_seen(SEEN_TTL_MS)),
+        rates: count("rate windows", crate::jobs::budget::expire(s)),
+        photos: count("photos", s.collect_photos()),
+        avatars: count("cached profiles", s.expire_avatars(AVATAR_TTL_MS)),
+        dead: count("dead letters", s.expire_dead(DEAD_TTL_MS)),
+        oauth_states: count("sign-in states", crate::oauth::expire_states(s)),
+    };
+    tracing::debug!(?done, "upkeep");
+    done
 }
 
 #[cfg(test)]

@@ -18,22 +18,25 @@
 //! PROPTEST_SEED=42 cargo test --test proptests      # another seed (default: fixed)
 //! ```
 //!
-//! `cargo fuzz` is not used: it needs a nightly toolchain CI does not have. These properties are
-//! the fuzz targets; a failure prints the minimal input, which then becomes a regression test
-//! at the bottom of this file.
+//! The invariants live in `fuzz/checks.rs`, shared with the `cargo fuzz` targets and the corpus
+//! replay (`tests/fuzz_corpus.rs`): the properties here explore structured inputs cheaply and
+//! shrink what they find; libFuzzer explores bytes by coverage. A failure from either becomes a
+//! regression test at the bottom of this file.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use serde_json::{json, Value};
 
-use statusinator::command::{self, Command, MAX_DISPLAY_NAME_CHARS, MAX_EMOJI_TOKEN_CHARS};
+use statusinator::command::{self, Command, MAX_DISPLAY_NAME_CHARS};
 use statusinator::emoji::{self, EmojiCache};
-use statusinator::photo::{self, PhotoLimits};
+use statusinator::photo;
 use statusinator::socket::envelope::{self, Frame};
 use statusinator::store::Store;
+
+#[path = "../fuzz/checks.rs"]
+mod checks;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -207,22 +210,6 @@ fn valid_frames() -> Vec<String> {
     ]
 }
 
-/// Whatever `parse` says, the rest of the envelope API must cope with it.
-fn exercise_frame(text: &str) {
-    if let Ok(Frame::Envelope(env)) = envelope::parse(text) {
-        assert!(!env.envelope_id.is_empty(), "an envelope without an id was accepted: {text}");
-        let _ = env.event_id();
-        let _ = env.subtype();
-        let key = env.dedupe_key();
-        assert!(key.starts_with("ev:") || key.starts_with("env:"), "{key}");
-        // The ack is JSON carrying the same id, with or without a payload.
-        for payload in [None, Some(&env.payload)] {
-            let ack: Value = serde_json::from_str(&envelope::ack(&env.envelope_id, payload)).expect("acks are JSON");
-            assert_eq!(ack["envelope_id"].as_str(), Some(env.envelope_id.as_str()));
-        }
-    }
-}
-
 /// Arbitrary JSON, a few levels deep.
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -300,18 +287,18 @@ proptest! {
 
     #[test]
     fn envelope_parse_takes_any_text(text in any::<String>()) {
-        exercise_frame(&text);
+        checks::frame(&text);
     }
 
     #[test]
     fn envelope_parse_takes_json_like_text(text in r#"[\[\]{}":,0-9a-z_\\ .eE+-]{0,200}"#) {
-        exercise_frame(&text);
+        checks::frame(&text);
     }
 
     #[test]
     fn envelope_parse_takes_any_frame_shaped_object(v in frame_object()) {
         let text = v.to_string();
-        exercise_frame(&text);
+        checks::frame(&text);
         // A well-typed envelope with an id is always accepted as an envelope.
         let kind = v["type"].as_str().unwrap_or("");
         let has_id = v.get("envelope_id").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
@@ -329,7 +316,7 @@ proptest! {
         // The websocket hands on text frames only, so the input is UTF-8; keep what a lossy
         // decode makes of it (invalid sequences become U+FFFD).
         let text = String::from_utf8_lossy(&bytes);
-        exercise_frame(&text);
+        checks::frame(&text);
     }
 }
 
@@ -383,36 +370,6 @@ fn a_huge_frame_is_handled_in_linear_time() {
 // Commands
 // ---------------------------------------------------------------------------------------------
 
-/// Whatever `parse` says, its answer is usable: errors render, names obey Slack's rules.
-fn exercise_command(text: &str) {
-    match command::parse(text) {
-        Ok(Command::Add { emoji, name }) => {
-            assert!(!emoji.is_empty() && emoji.chars().count() <= MAX_EMOJI_TOKEN_CHARS, "{emoji:?}");
-            assert!(!name.is_empty() && name.chars().count() <= MAX_DISPLAY_NAME_CHARS, "{name:?}");
-            assert!(!name.chars().any(char::is_control), "{name:?}");
-            assert_eq!(name.trim(), name, "{name:?}");
-        }
-        Ok(Command::Photo { emoji } | Command::Remove { emoji }) => {
-            assert!(!emoji.is_empty() && emoji.chars().count() <= MAX_EMOJI_TOKEN_CHARS, "{emoji:?}")
-        }
-        Ok(Command::Purge { member }) => assert!(member.starts_with(['U', 'W']), "{member}"),
-        Ok(Command::Connect { code: Some(code) }) => assert!(!code.is_empty()),
-        Ok(c) => {
-            let _ = (c.name(), c.is_admin());
-        }
-        Err(e) => {
-            let _ = e.subcommand();
-            let rendered = e.render("/status-preset");
-            assert!(!rendered.is_empty());
-            let dm = e.render("");
-            assert!(!dm.is_empty());
-            // Member text is echoed defused: shortened, and never as a live mention.
-            assert!(!e.problem().contains("<!"), "{}", e.problem());
-            assert!(e.problem().chars().count() < 400, "{}", e.problem());
-        }
-    }
-}
-
 fn command_like() -> impl Strategy<Value = String> {
     (
         prop::sample::select(vec![
@@ -460,12 +417,12 @@ proptest! {
 
     #[test]
     fn command_parse_takes_any_text(text in any::<String>()) {
-        exercise_command(&text);
+        checks::command(&text);
     }
 
     #[test]
     fn command_parse_takes_command_like_text(text in command_like()) {
-        exercise_command(&text);
+        checks::command(&text);
     }
 
     /// `add :emoji: Name` (quotes optional, any case for the word and the emoji) gives back the
@@ -501,7 +458,7 @@ fn huge_command_text_is_cheap() {
     let emojis = "remove ".to_string() + &":a:".repeat(33_000);
     for text in [long_word, long_name, many_words, brackets, entities, emojis] {
         let started = std::time::Instant::now();
-        exercise_command(&text);
+        checks::command(&text);
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "{}…: {:?}", &text[..20], started.elapsed());
     }
     assert!(matches!(command::parse(&format!("add :palm_tree: {}", "n".repeat(100_000))), Err(command::ParseError::BadName { .. })));
@@ -510,38 +467,6 @@ fn huge_command_text_is_cheap() {
 // ---------------------------------------------------------------------------------------------
 // Emoji
 // ---------------------------------------------------------------------------------------------
-
-/// One cache for the whole binary: a workspace with plain emoji, aliases (to custom and to
-/// standard emoji), a dangling alias and an alias loop.
-fn cache() -> &'static EmojiCache {
-    static CACHE: OnceLock<(tempfile::TempDir, EmojiCache)> = OnceLock::new();
-    &CACHE
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let store = Store::open(&dir.path().join("db")).expect("store");
-            let cache = EmojiCache::new(store);
-            let list: HashMap<String, String> = [
-                ("hackshark", "https://emoji.slack-edge.com/T1/hackshark/1.png"),
-                ("hackhaj", "alias:hackshark"),
-                ("thumbs", "alias:thumbsup"),
-                ("dangling", "alias:nowhere"),
-                ("loop_a", "alias:loop_b"),
-                ("loop_b", "alias:loop_a"),
-                ("self", "alias:self"),
-                ("palm_tree", "https://emoji.slack-edge.com/T1/palm_tree/1.png"),
-                ("ｆｕｌｌ", "https://emoji.slack-edge.com/T1/full/1.png"),
-                ("カニ", "https://emoji.slack-edge.com/T1/kani/1.png"),
-                ("empty", ""),
-                ("colons", "alias::hackshark::skin-tone-2:"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-            cache.replace_all(&list).expect("emoji list");
-            (dir, cache)
-        })
-        .1
-}
 
 fn emoji_like() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -583,18 +508,7 @@ proptest! {
 
     #[test]
     fn strip_and_canonical_take_any_text(raw in emoji_like()) {
-        let c = cache();
-        let stripped = emoji::strip(&raw);
-        prop_assert!(!stripped.starts_with(':') && !stripped.ends_with(':'), "{raw:?} → {stripped:?}");
-        let _ = c.canonical_or_unverified(&raw);
-        if let Some(name) = c.canonical(&raw) {
-            prop_assert!(!name.is_empty());
-            // A canonical name is its own canonical name, with colons or a skin tone too.
-            for spelling in [name.clone(), format!(":{name}:"), format!(":{name}::skin-tone-3:")] {
-                prop_assert_eq!(c.canonical(&spelling), Some(name.clone()), "{:?} as {:?}", raw, spelling);
-            }
-            let _ = (c.image_url(&name), c.unicode(&name));
-        }
+        checks::emoji(&raw);
     }
 
     /// `emoji_changed` events of any shape never panic, and never break later lookups.
@@ -617,7 +531,7 @@ proptest! {
 /// Every standard shortcode resolves to a canonical name that resolves to itself.
 #[test]
 fn every_standard_name_is_stable() {
-    let c = cache();
+    let c = checks::emoji_cache();
     let mut bad = Vec::new();
     for e in emojis::iter() {
         for sc in e.shortcodes() {
@@ -639,12 +553,6 @@ fn every_standard_name_is_stable() {
 // ---------------------------------------------------------------------------------------------
 // Photos
 // ---------------------------------------------------------------------------------------------
-
-const SIZE: u32 = 64;
-
-fn limits() -> PhotoLimits {
-    PhotoLimits { size: SIZE, ..PhotoLimits::default() }
-}
 
 /// A `w`×`h` image with a gradient, in `format` (empty if it cannot be encoded).
 fn encode(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
@@ -670,26 +578,12 @@ fn seeds() -> &'static [(Vec<u8>, usize)] {
     })
 }
 
-/// Err, or a square JPEG of the configured size — and quickly.
-fn check_photo(bytes: &[u8]) -> Result<(), TestCaseError> {
-    let started = std::time::Instant::now();
-    let result = photo::process(bytes, &limits());
-    if let Ok(p) = &result {
-        prop_assert_eq!(p.side, SIZE);
-        prop_assert_eq!(p.mime, "image/jpeg");
-        let img = image::load_from_memory(&p.bytes).map_err(|e| TestCaseError::fail(format!("output does not decode: {e}")))?;
-        prop_assert_eq!((img.width(), img.height()), (SIZE, SIZE));
-    }
-    prop_assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
-    Ok(())
-}
-
 proptest! {
     #![proptest_config(config(128))]
 
     #[test]
     fn photo_process_takes_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
-        check_photo(&bytes)?;
+        checks::photo(&bytes);
     }
 
     /// Arbitrary bytes behind a real magic number, so the decoders themselves are exercised.
@@ -702,7 +596,7 @@ proptest! {
     ) {
         let mut data = magic.to_vec();
         data.extend(bytes);
-        check_photo(&data)?;
+        checks::photo(&data);
     }
 
     #[test]
@@ -714,7 +608,7 @@ proptest! {
         let seeds = seeds();
         let (base, magic) = &seeds[which.index(seeds.len())];
         let data = mutate(base, &edits, if keep_magic { *magic } else { 0 });
-        check_photo(&data)?;
+        checks::photo(&data);
     }
 
     /// Every real image of any shape (1×1 up, thin strips too) in every format comes out square.
@@ -726,17 +620,17 @@ proptest! {
     ) {
         let bytes = encode(w, h, format);
         prop_assume!(!bytes.is_empty());
-        let p = photo::process(&bytes, &limits());
+        let p = photo::process(&bytes, &checks::photo_limits());
         prop_assert!(p.is_ok(), "{w}×{h} {format:?}: {:?}", p.err());
-        check_photo(&bytes)?;
+        checks::photo(&bytes);
     }
 }
 
 #[test]
 fn photo_seeds_are_accepted() {
     for (bytes, _) in seeds() {
-        let p = photo::process(bytes, &limits()).expect("a real image is accepted");
-        assert_eq!(p.side, SIZE);
+        let p = photo::process(bytes, &checks::photo_limits()).expect("a real image is accepted");
+        assert_eq!(p.side, checks::PHOTO_SIDE);
     }
 }
 

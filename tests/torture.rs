@@ -930,3 +930,35 @@ async fn a_crash_loop_does_not_forget_the_profile_budget() {
     let violations = slack.rate_limit_violations();
     assert!(violations.is_empty(), "{writes} writes in {cycles} crash cycles went over Slack's limit: {violations:?}\n{}", bot.logs());
 }
+
+/// Found reading the code for issue 7: the DM answer "Saved the photo" went out before the photo
+/// was on disk (sled flushes every 500 ms), so a kill right after the answer could lose a photo the
+/// member was told was saved. Now the save is flushed before the answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_saved_by_dm_survives_a_kill_right_after_the_answer() {
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    let token = slack.add_member(MEMBER, "Ada");
+    let mut bot = Bot::spawn(&slack, BotOptions { user_token: Some(token), config_toml: Some(CONFIG.into()), ..Default::default() });
+    ready(&slack, &bot).await;
+    let rounds = if long() { 10 } else { 3 };
+    for (round, emoji) in
+        ["palm_tree", "car", "coffee", "tada", "books", "pizza", "rocket", "cat", "dog", "sun_with_face"].iter().take(rounds).enumerate()
+    {
+        let before = slack.bot_texts(MEMBER).len();
+        let file = slack.add_file(test_png(300, 200, emoji), "photo.png", "image/png");
+        slack.dm(MEMBER, &format!(":{emoji}:"), vec![file]).await;
+        let answered = slack.wait_until(secs(30), |f| f.bot_texts(MEMBER).len() > before).await;
+        // Killed the moment the answer arrives.
+        bot.signal(libc::SIGKILL);
+        assert!(answered, "round {round}: no answer\n{}", bot.logs());
+        let answer = slack.bot_texts(MEMBER)[before].clone();
+        assert!(answer.contains("Saved the photo"), "round {round}: {answer}");
+        assert!(slack.wait_until(secs(15), |f| f.open_sockets() == 0).await);
+        bot.restart().await;
+        ready(&slack, &bot).await;
+        let list = command(&slack, &bot, "list").await;
+        let line = list.lines().find(|l| l.contains(&format!(":{emoji}:"))).unwrap_or_default().to_string();
+        assert!(line.contains("photo"), "round {round}: the photo for :{emoji}: was lost by the kill; list says {list:?}\n{}", bot.logs());
+    }
+}

@@ -123,7 +123,7 @@ async fn photo_reply(ctx: &Context, member: &str, text: &str, file: &File) -> St
     };
     match super::presets::fetch_and_process(ctx, file).await {
         Err(msg) => format!("{msg} Your presets are unchanged."),
-        Ok(processed) => match super::presets::save_photo(ctx, member, &emoji, &processed) {
+        Ok(processed) => match super::presets::save_photo(ctx, member, &emoji, &processed).await {
             Ok(_) => format!("Saved the photo for :{emoji}:. It shows whenever your status is :{emoji}:."),
             Err(e) => {
                 tracing::error!(error = %e, "saving a photo failed");

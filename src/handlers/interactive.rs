@@ -177,13 +177,13 @@ fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Valu
         if let Some(file) = files.first() {
             match super::presets::fetch_and_process(&ctx, file).await {
                 Ok(processed) => {
-                    let saved = super::presets::save_photo(&ctx, &member, &emoji, &processed).and_then(|_| {
-                        if clear_name_after_photo {
-                            super::presets::clear_name(&ctx, &member, &emoji)
-                        } else {
-                            Ok(())
+                    let mut saved = super::presets::save_photo(&ctx, &member, &emoji, &processed).await.map(|_| ());
+                    if saved.is_ok() && clear_name_after_photo {
+                        saved = super::presets::clear_name(&ctx, &member, &emoji);
+                        if saved.is_ok() {
+                            saved = ctx.store.flush().await;
                         }
-                    });
+                    }
                     if let Err(e) = saved {
                         tracing::error!(error = %e, "saving a photo failed");
                     }

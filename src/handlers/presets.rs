@@ -40,13 +40,17 @@ pub fn clear_name(ctx: &Context, member: &str, emoji: &str) -> anyhow::Result<()
 }
 
 /// Gives a preset a processed photo (creating the preset if needed).
-pub fn save_photo(ctx: &Context, member: &str, emoji: &str, processed: &Processed) -> anyhow::Result<Preset> {
+///
+/// On disk before it returns: photos are saved after the envelope's ack (downloading and
+/// processing take longer than Slack waits), so the member's "Saved" must not outrun the flush.
+pub async fn save_photo(ctx: &Context, member: &str, emoji: &str, processed: &Processed) -> anyhow::Result<Preset> {
     let hash = ctx.store.put_photo(&processed.bytes)?;
     let mut p = ctx.store.preset(member, emoji)?.unwrap_or_else(|| Preset::new(member, emoji));
     p.photo = Some(hash);
     p.updated_ms = now_ms();
     ctx.store.put_preset(&p)?;
     reapply_if_active(ctx, member, emoji)?;
+    ctx.store.flush().await?;
     Ok(p)
 }
 

@@ -54,16 +54,12 @@ pub fn enqueue(
             }
         }
         Some(Job {
-            member: member.to_string(),
-            desired: desired.clone(),
             event_ts: event_ts.to_string(),
             envelope_id: envelope_id.map(str::to_string),
             enqueued_ms: now,
-            attempts: 0,
-            not_before_ms: 0,
-            last_error: None,
             force: force || old.as_ref().is_some_and(|o| o.force && o.desired == desired),
             coalesced: old.is_some(),
+            ..Job::new(member, desired.clone())
         })
     })?;
     ctx.work.notify_one();

@@ -59,6 +59,20 @@ impl<T: Serialize + DeserializeOwned> Typed<T> {
         Ok(())
     }
 
+    /// Removes the records whose time (`stamp_ms`) is more than `max_age_ms` ago; returns how
+    /// many went. One pass over the tree: for the scheduler's upkeep, not a hot path.
+    pub fn remove_older(&self, max_age_ms: u64, stamp_ms: impl Fn(&T) -> u64) -> anyhow::Result<usize> {
+        let cutoff = now_ms().saturating_sub(max_age_ms);
+        let mut n = 0;
+        for (k, v) in self.iter()? {
+            if stamp_ms(&v) < cutoff {
+                self.tree.remove(k)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     pub fn remove(&self, key: impl AsRef<[u8]>) -> anyhow::Result<Option<T>> {
         match self.tree.remove(key.as_ref())? {
             None => Ok(None),
@@ -234,15 +248,7 @@ impl Store {
 
     /// Forgets ids seen more than `max_age_ms` ago; returns how many went.
     pub fn expire_seen(&self, max_age_ms: u64) -> anyhow::Result<usize> {
-        let cutoff = now_ms().saturating_sub(max_age_ms);
-        let mut n = 0;
-        for (k, at) in self.seen.iter()? {
-            if at < cutoff {
-                self.seen.raw().remove(k)?;
-                n += 1;
-            }
-        }
-        Ok(n)
+        self.seen.remove_older(max_age_ms, |at| *at)
     }
 
     // ---- presets ----
@@ -354,11 +360,32 @@ impl Store {
 
     // ---- dead letters ----
 
+    /// Files a job that failed for good, keeping only the member's newest
+    /// [`DEAD_PER_MEMBER`] (a member whose token is broken fails every swap).
     pub fn dead_letter(&self, job: &Job, reason: &str) -> anyhow::Result<()> {
         let key = format!("{}\0{:020}", job.member, now_ms());
-        self.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.to_string(), at_ms: now_ms() })
+        self.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.to_string(), at_ms: now_ms() })?;
+        let keys: Vec<_> = self.dead.raw().scan_prefix(member_prefix(&job.member)).keys().collect::<Result<_, _>>()?;
+        for k in keys.iter().take(keys.len().saturating_sub(DEAD_PER_MEMBER)) {
+            self.dead.raw().remove(k)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets dead letters older than `max_age_ms`; returns how many went.
+    pub fn expire_dead(&self, max_age_ms: u64) -> anyhow::Result<usize> {
+        self.dead.remove_older(max_age_ms, |d| d.at_ms)
+    }
+
+    /// Forgets cached profiles not refreshed for `max_age_ms` (members who left, or who
+    /// never come back); the next use refetches one. Returns how many went.
+    pub fn expire_avatars(&self, max_age_ms: u64) -> anyhow::Result<usize> {
+        self.avatars.remove_older(max_age_ms, |p| p.fetched_ms)
     }
 }
+
+/// Dead letters kept per member, newest first.
+pub const DEAD_PER_MEMBER: usize = 20;
 
 /// A photo nothing refers to yet is kept this long (it is about to be).
 const PHOTO_GRACE_MS: u64 = 10 * 60 * 1000;
@@ -384,8 +411,15 @@ pub fn photo_hash(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// Wall-clock milliseconds since the epoch: what the store stamps and expires by.
+///
+/// Under tokio's paused test clock, time skipped with `tokio::time::advance` moves this clock
+/// too, so a soak test can run weeks of expiry in a second (tests/soak.rs). Outside a paused
+/// runtime tokio's clock is the system's monotonic clock and the offset is always 0.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let skipped = tokio::time::Instant::now().into_std().saturating_duration_since(std::time::Instant::now());
+    wall.saturating_add(skipped.as_millis() as u64)
 }
 
 #[cfg(unix)]

@@ -156,6 +156,24 @@ pub struct Job {
     pub coalesced: bool,
 }
 
+impl Job {
+    /// A fresh job with no history: no ordering stamp, no attempts, startable now.
+    pub fn new(member: &str, desired: Desired) -> Job {
+        Job {
+            member: member.to_string(),
+            desired,
+            event_ts: String::new(),
+            envelope_id: None,
+            enqueued_ms: 0,
+            attempts: 0,
+            not_before_ms: 0,
+            last_error: None,
+            force: false,
+            coalesced: false,
+        }
+    }
+}
+
 /// A job that failed for good, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadJob {
