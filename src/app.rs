@@ -74,6 +74,9 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     };
     let result = supervisor.run().await;
     shutdown.trigger();
+    if !crate::shutdown::finish_tracked(std::time::Duration::from_secs(10)).await {
+        tracing::warn!("some answers to members were still being sent after 10 s; stopping anyway");
+    }
     let _ = jobs.await;
     let _ = scheduler.await;
     if let Some(s) = sampler {

@@ -416,7 +416,7 @@ async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> String {
         tracing::warn!(member, granted_to = granted.user.as_deref().unwrap_or("?"), "an authorisation for another account was pasted");
         let ctx2 = ctx.clone();
         let token = granted.token.clone();
-        tokio::spawn(async move {
+        crate::shutdown::track(async move {
             let _ = ctx2.slack.auth_revoke(&token).await;
         });
         return format!(
@@ -433,7 +433,7 @@ async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> String {
     tracing::info!(member, rotating = granted.refresh_token.is_some(), "member connected");
     let ctx2 = ctx.clone();
     let m = member.to_string();
-    tokio::spawn(async move { crate::handlers::home::publish(&ctx2, &m).await });
+    crate::shutdown::track(async move { crate::handlers::home::publish(&ctx2, &m).await });
     let missing = !granted.scopes.is_empty() && !granted.scopes.iter().any(|s| s == "users.profile:write");
     let warn =
         if missing { "\n:warning: Slack didn't grant `users.profile:write`, so I may not be able to change your profile." } else { "" };
@@ -474,7 +474,7 @@ pub fn disconnect(ctx: &Arc<Context>, member: &str) -> String {
     }
     let ctx2 = ctx.clone();
     let m = member.to_string();
-    tokio::spawn(async move {
+    crate::shutdown::track(async move {
         let text = disconnect_flow(&ctx2, &m).await;
         end_disconnect(&m);
         if let Err(e) = ctx2.slack.post_message(&m, &text, None).await {

@@ -3,7 +3,12 @@
 //! SIGINT/SIGTERM (or a test) trips it once; tasks stop taking new work, finish
 //! or persist what they hold, and return.
 
+use std::future::Future;
+use std::sync::OnceLock;
+use std::time::Duration;
+
 use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 
 #[derive(Clone)]
 pub struct Shutdown {
@@ -73,4 +78,26 @@ pub fn on_signals(shutdown: Shutdown) {
             shutdown.trigger();
         }
     });
+}
+
+/// Short tasks a handler starts after its ack (answers in a DM, App Home publishes, photo
+/// saves). A graceful shutdown waits for them, so a SIGTERM does not swallow a member's answer.
+fn tracker() -> &'static TaskTracker {
+    static TRACKER: OnceLock<TaskTracker> = OnceLock::new();
+    TRACKER.get_or_init(TaskTracker::new)
+}
+
+/// Spawns `fut` as a task the shutdown waits for.
+pub fn track<F>(fut: F)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tracker().spawn(fut);
+}
+
+/// Waits up to `limit` for tracked tasks to finish; false if some were still running.
+pub async fn finish_tracked(limit: Duration) -> bool {
+    tracker().close();
+    tokio::time::timeout(limit, tracker().wait()).await.is_ok()
 }

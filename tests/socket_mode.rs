@@ -437,6 +437,30 @@ async fn link_disabled_stops_reconnecting_and_exits_with_a_clear_message() {
 // 7. SIGTERM during work
 // ---------------------------------------------------------------------------------------------
 
+/// Regression: answers sent after the ack (here a DM photo, downloaded and processed first) were
+/// spawned tasks the shutdown did not wait for, so a SIGTERM right after the ack swallowed the
+/// member's "Saved the photo". The shutdown now waits (up to 10 s) for them.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_right_after_a_photo_dm_still_answers_the_member() {
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    let token = slack.add_member("U1", "Ada");
+    let mut bot = Bot::single_user(&slack, &token);
+    ready(&slack, &bot).await;
+
+    slack.fail_next("files.download", Fault::Delay(millis(1500)));
+    let file = slack.add_file(test_png(300, 200, "beach"), "photo.png", "image/png");
+    let (env, _) = slack.dm("U1", ":palm_tree:", vec![file]).await;
+    expect_ack(&slack, &bot, &env, "photo DM").await;
+    let status = bot.shutdown(secs(40)).await.unwrap_or_else(|| panic!("no exit after SIGTERM:\n{}", bot.logs()));
+    assert_eq!(status.code(), Some(0), "{}", bot.logs());
+    let texts = slack.bot_texts("U1");
+    assert!(texts.iter().any(|t| t.contains("Saved the photo")), "no answer before the exit: {texts:?}\n{}", bot.logs());
+    let (st, out, err) = run_command(&bot, &["presets", "export", "--user", "U1"]);
+    assert!(st.success(), "{err}");
+    assert!(out.contains("palm_tree") && out.contains("photo"), "the photo is not in the database:\n{out}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_during_work_exits_0_and_keeps_what_was_acked() {
     let slack = FakeSlack::start().await;

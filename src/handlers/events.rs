@@ -41,18 +41,18 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
             durable = false;
             if let Some(user) = h.user.filter(|_| h.tab.as_deref().is_none_or(|t| t == "home")) {
                 let ctx = ctx.clone();
-                tokio::spawn(async move { super::home::publish(&ctx, &user).await });
+                crate::shutdown::track(async move { super::home::publish(&ctx, &user).await });
             }
         }
         Event::Message(m) => on_message(ctx, m).await?,
         Event::EmojiChanged(raw) => {
             if crate::emoji::wants_reload(&raw) {
                 let ctx = ctx.clone();
-                tokio::spawn(async move { crate::app::refresh_emoji(&ctx).await });
+                crate::shutdown::track(async move { crate::app::refresh_emoji(&ctx).await });
             } else if let Err(e) = ctx.emoji.apply_change(&raw).and_then(|()| rename_presets(ctx, &raw)) {
                 tracing::warn!(error = %e, "could not apply an emoji change; reloading the list");
                 let ctx = ctx.clone();
-                tokio::spawn(async move { crate::app::refresh_emoji(&ctx).await });
+                crate::shutdown::track(async move { crate::app::refresh_emoji(&ctx).await });
             }
         }
         Event::TokensRevoked(t) => {

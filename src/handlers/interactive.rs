@@ -46,7 +46,7 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
     let open = |view: Value| {
         if let Some(trigger) = trigger.map(str::to_string) {
             let ctx = ctx.clone();
-            tokio::spawn(async move {
+            crate::shutdown::track(async move {
                 if let Err(e) = ctx.slack.views_open(&trigger, &view).await {
                     tracing::warn!(error = %e, "views.open failed");
                 }
@@ -71,7 +71,7 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
             let text = crate::oauth::start(ctx, member);
             let ctx2 = ctx.clone();
             let m = member.to_string();
-            tokio::spawn(async move {
+            crate::shutdown::track(async move {
                 if let Err(e) = ctx2.slack.post_message(&m, &text, None).await {
                     tracing::warn!(error = %e, "could not send the authorize link");
                 }
@@ -81,7 +81,7 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
     }
     let ctx = ctx.clone();
     let member = member.to_string();
-    tokio::spawn(async move { publish(&ctx, &member).await });
+    crate::shutdown::track(async move { publish(&ctx, &member).await });
     Ok(())
 }
 
@@ -173,7 +173,7 @@ fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Valu
     }
     let ctx = ctx.clone();
     let member = member.to_string();
-    tokio::spawn(async move {
+    crate::shutdown::track(async move {
         if let Some(file) = files.first() {
             match super::presets::fetch_and_process(&ctx, file).await {
                 Ok(processed) => {

@@ -32,18 +32,26 @@ fn set(store: &Store, v: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(store: &Store) -> anyhow::Result<()> {
+/// Brings the database to [`SCHEMA_VERSION`]; returns how many migrations ran.
+pub fn run(store: &Store) -> anyhow::Result<u32> {
     let mut v = current(store)?;
+    if store.meta.get(KEY)?.is_none() && store.presets.is_empty() && store.members.is_empty() && store.tokens.is_empty() {
+        // A brand-new database: nothing to migrate, it starts at the current layout.
+        tracing::info!(version = SCHEMA_VERSION, "created a new database");
+        set(store, SCHEMA_VERSION)?;
+        return Ok(0);
+    }
     if v > SCHEMA_VERSION {
         bail!("the database has schema version {v}, newer than this statusinator understands ({SCHEMA_VERSION}); use a newer release");
     }
+    let from = v;
     while (v as usize) < MIGRATIONS.len() {
         tracing::info!(from = v, to = v + 1, "migrating the database");
         MIGRATIONS[v as usize](store).with_context(|| format!("migrating the database from version {v}"))?;
         v += 1;
         set(store, v)?;
     }
-    Ok(())
+    Ok(v - from)
 }
 
 /// Version 1: the first layout. Nothing to move; trees are created on open.
@@ -90,9 +98,22 @@ mod tests {
         }
         let store = Store::open(&path).unwrap();
         assert_eq!(current(&store).unwrap(), SCHEMA_VERSION);
+        store.meta.insert(KEY, 1u32.to_be_bytes().to_vec()).unwrap();
+        assert_eq!(run(&store).unwrap(), 1, "version 1 → 2 is one migration");
         let got = store.preset("U1", "palm_tree").unwrap().expect("migrated preset");
         assert_eq!(got.emoji, "palm_tree");
         assert!(store.presets.raw().get("U1:palm_tree").unwrap().is_none());
+    }
+
+    /// Regression: a brand-new database logged "migrating the database from 0 to 1".
+    #[test]
+    fn a_new_database_starts_at_the_current_version_without_migrating() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path().join("db")).unwrap();
+        let store = Store::from_db(db).unwrap();
+        assert_eq!(run(&store).unwrap(), 0);
+        assert_eq!(current(&store).unwrap(), SCHEMA_VERSION);
+        assert_eq!(run(&store).unwrap(), 0, "and the second open has nothing to do");
     }
 
     #[test]
