@@ -334,7 +334,7 @@ pub fn start(ctx: &Context, member: &str) -> String {
     };
     tracing::info!(member, pkce = oauth.pkce, "handed out an authorize link");
     format!(
-        "{again}1. Open <{url}|this link> and approve access to your profile (name and photo only).\n2. {landing} Copy the whole address from the address bar and send it back: `{cmd} connect <that address>` (the code alone works too).\nThe link works once, for 10 minutes."
+        "{again}1. Open <{url}|this link> and approve access to your profile (name and photo only).\n2. {landing} Copy the whole address from the address bar and send it back: `{cmd} connect <that address>` (the code alone works too), or paste it with *Paste the address* on my App Home.\nThe link works once, for 10 minutes."
     )
 }
 
@@ -342,24 +342,26 @@ pub fn start(ctx: &Context, member: &str) -> String {
 pub async fn connect(ctx: &Arc<Context>, member: &str, pasted: Option<&str>) -> String {
     match pasted {
         None => start(ctx, member),
-        Some(p) => finish(ctx, member, p).await,
+        Some(p) => finish(ctx, member, p).await.unwrap_or_else(|problem| problem),
     }
 }
 
-async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> String {
+/// Finishes a connect from what the member pasted (slash, DM or the App Home modal): Ok with
+/// the welcome, or Err with what went wrong and what to do, both sentences for the member.
+pub async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> Result<String, String> {
     let cmd = ctx.config.command.clone();
-    let Some(oauth) = ctx.config.oauth.clone() else { return single_user_text(ctx, member) };
+    let Some(oauth) = ctx.config.oauth.clone() else { return Err(single_user_text(ctx, member)) };
     if is_config_owner(ctx, member) {
-        return "You're connected through this bot's own user token (single-user owner), so there's nothing to connect.".into();
+        return Err("You're connected through this bot's own user token (single-user owner), so there's nothing to connect.".into());
     }
     let fresh = format!("Run `{cmd} connect` for a fresh link.");
     let (code, state) = match parse_pasted(pasted) {
         Pasted::Code { code, state } => (code, state),
-        Pasted::Denied(e) => return format!("Slack says access was not granted (`{e}`), so nothing changed. {fresh}"),
+        Pasted::Denied(e) => return Err(format!("Slack says access was not granted (`{e}`), so nothing changed. {fresh}")),
         Pasted::Invalid => {
-            return format!(
+            return Err(format!(
                 "That doesn't look like the address your browser landed on, or a code. Send the whole address (it contains `code=`), like `{cmd} connect https://…?code=…&state=…`."
-            )
+            ))
         }
     };
     let now = now_ms();
@@ -367,10 +369,10 @@ async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> String {
         Some(s) => s,
         None => match newest_state(ctx, member, now) {
             Ok(Some(s)) => s,
-            Ok(None) => return format!("I have no authorisation in progress for you (links work once, for 10 minutes). {fresh}"),
+            Ok(None) => return Err(format!("I have no authorisation in progress for you (links work once, for 10 minutes). {fresh}")),
             Err(e) => {
                 tracing::error!(error = %e, "reading OAuth states failed");
-                return "Something went wrong; please try again.".into();
+                return Err("Something went wrong; please try again.".into());
             }
         },
     };
@@ -378,14 +380,14 @@ async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> String {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "claiming an OAuth state failed");
-            return "Something went wrong; please try again.".into();
+            return Err("Something went wrong; please try again.".into());
         }
     };
     let st = match claimed {
         Ok(st) => st,
         Err(problem) => {
             tracing::warn!(member, ?problem, "refused an OAuth state");
-            return match problem {
+            return Err(match problem {
                 StateProblem::Unknown => format!("That address doesn't carry a link I handed out, so I won't use it. {fresh}"),
                 StateProblem::OtherMember => {
                     format!(
@@ -394,22 +396,22 @@ async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> String {
                 }
                 StateProblem::Used => format!("That link was already used. {fresh}"),
                 StateProblem::Expired => format!("That link has expired (links work for 10 minutes). {fresh}"),
-            };
+            });
         }
     };
     if oauth.pkce && st.verifier.is_none() {
-        return format!("That link was made before this bot switched to PKCE. {fresh}");
+        return Err(format!("That link was made before this bot switched to PKCE. {fresh}"));
     }
     let verifier = if oauth.pkce { st.verifier.as_ref() } else { None };
     let granted = match exchange(ctx, &oauth, &code, verifier).await {
         Ok(g) => g,
         Err(ApiError::Slack(e)) => {
             tracing::warn!(member, error = %e, "oauth.v2.access refused the code");
-            return format!("Slack refused that code (`{e}`). {fresh} Then paste the address right after approving.");
+            return Err(format!("Slack refused that code (`{e}`). {fresh} Then paste the address right after approving."));
         }
         Err(e) => {
             tracing::warn!(member, error = %e, "oauth.v2.access failed");
-            return format!("I couldn't finish connecting ({e}). {fresh}");
+            return Err(format!("I couldn't finish connecting ({e}). {fresh}"));
         }
     };
     if granted.user.as_deref() != Some(member) {
@@ -419,14 +421,14 @@ async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> String {
         crate::shutdown::track(async move {
             let _ = ctx2.slack.auth_revoke(&token).await;
         });
-        return format!(
+        return Err(format!(
             "That approval was for a different Slack account ({}), not yours, so I threw it away. Approve while signed in as yourself. {fresh}",
             granted.user.map(|u| format!("<@{u}>")).unwrap_or_else(|| "unknown".into())
-        );
+        ));
     }
     if let Err(e) = ctx.store.tokens.insert(member, &record(&granted, now_ms())) {
         tracing::error!(error = %e, "storing a token failed");
-        return "Slack authorised me, but I couldn't save that; please try again.".into();
+        return Err("Slack authorised me, but I couldn't save that; please try again.".into());
     }
     let _ = ctx.store.update_member(member, |m| m.failure_notified = false);
     WAKE.notify_one();
@@ -437,7 +439,7 @@ async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> String {
     let missing = !granted.scopes.is_empty() && !granted.scopes.iter().any(|s| s == "users.profile:write");
     let warn =
         if missing { "\n:warning: Slack didn't grant `users.profile:write`, so I may not be able to change your profile." } else { "" };
-    format!("Connected: from now on your status emoji drives your display name and photo. (`{cmd} disconnect` undoes it.){warn}")
+    Ok(format!("Connected: from now on your status emoji drives your display name and photo. (`{cmd} disconnect` undoes it.){warn}"))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -516,6 +516,55 @@ async fn the_app_home_connect_button_sends_the_link_by_dm() {
     assert!(slack.wait_for_bot_text("U2", "Connected", secs(10)).await.is_some(), "{:?}", slack.bot_texts("U2"));
 }
 
+/// Issue 5: the address can also be pasted "into a modal opened from the App Home". Problems show
+/// under the field (the modal stays open); success closes it and confirms by DM.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_home_paste_modal_connects_and_shows_problems_inline() {
+    let slack = FakeSlack::start().await;
+    slack.add_member("U2", "Bea");
+    slack.set_echo_bot_messages(false);
+    let bot = multi(&slack, &[]);
+    ready(&slack, &bot).await;
+
+    slack.app_home_opened("U2").await;
+    let home = slack.wait_until(secs(10), |f| f.home_view("U2").is_some()).await;
+    assert!(home, "no App Home:\n{}", bot.logs());
+    let home = slack.home_view("U2").unwrap_or_default().to_string();
+    assert!(home.contains("home_paste_code"), "no paste button for a member who is not connected: {home}");
+
+    slack.block_action("U2", "home_paste_code", "", None).await;
+    let opened = slack.wait_for_calls("views.open", 1, secs(10)).await;
+    let view = opened.first().and_then(|c| c.json_param("view")).unwrap_or_default();
+    assert_eq!(view["callback_id"], "connect_modal", "{view}");
+
+    let submit = |text: String| {
+        let slack = &slack;
+        async move {
+            let state = serde_json::json!({ "code_block": { "code_input": { "type": "plain_text_input", "value": text } } });
+            let env = slack.view_submission("U2", "connect_modal", "", state).await;
+            slack.wait_for_ack(&env, secs(10)).await.and_then(|a| a.payload).unwrap_or_default()
+        }
+    };
+    // Nonsense: refused inline, and oauth.v2.access is not called.
+    let answer = submit("hello there".into()).await;
+    assert_eq!(answer["response_action"], "errors", "{answer}");
+    assert!(answer["errors"]["code_block"].as_str().is_some_and(|e| e.contains("code=")), "{answer}");
+    assert!(oauth_calls(&slack).is_empty());
+
+    // The real thing: Connect's link, approved, and the address as the browser shows it.
+    slack.block_action("U2", "home_connect", "", None).await;
+    let dm = slack.wait_for_bot_text("U2", "/oauth/v2/authorize", secs(10)).await.unwrap_or_default();
+    let landed = slack.approve(&link_in(&dm), "U2");
+    let answer = submit(landed.clone()).await;
+    assert_eq!(answer["response_action"], "clear", "{answer}\n{}", bot.logs());
+    assert!(slack.wait_for_bot_text("U2", "Connected", secs(10)).await.is_some(), "{:?}", slack.bot_texts("U2"));
+    assert!(slash(&slack, &bot, "U2", "status").await.contains("Connected: yes"));
+
+    // The same address again: the link was used, said under the field.
+    let answer = submit(landed).await;
+    assert!(answer["errors"]["code_block"].as_str().is_some_and(|e| e.contains("already used")), "{answer}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_key_tokens_are_plain_in_the_database_files() {
     // The control for the scan below: without STATUSINATOR_KEY the token is there to find.

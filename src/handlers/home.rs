@@ -21,6 +21,10 @@ pub const ACTION_DELETE: &str = "preset_delete";
 pub const ACTION_PAUSE: &str = "home_pause";
 pub const ACTION_RESUME: &str = "home_resume";
 pub const ACTION_CONNECT: &str = "home_connect";
+pub const ACTION_PASTE_CODE: &str = "home_paste_code";
+pub const CONNECT_CALLBACK: &str = "connect_modal";
+pub const BLOCK_CODE: &str = "code_block";
+pub const INPUT_CODE: &str = "code_input";
 pub const MODAL_CALLBACK: &str = "preset_modal";
 pub const BLOCK_EMOJI: &str = "emoji_block";
 pub const BLOCK_NAME: &str = "name_block";
@@ -81,10 +85,21 @@ pub fn home_view(ctx: &Context, member: &str) -> anyhow::Result<Value> {
         format!(":white_circle: Not connected: I can't change your profile yet. Run `{cmd} connect`.")
     };
     let mut conn_block = json!({ "type": "section", "block_id": "connection", "text": { "type": "mrkdwn", "text": conn } });
-    if !ctx.is_connected(member) && ctx.config.oauth.is_some() {
+    let can_connect = !ctx.is_connected(member) && ctx.config.oauth.is_some();
+    if can_connect {
         conn_block["accessory"] = json!({ "type": "button", "action_id": ACTION_CONNECT, "text": { "type": "plain_text", "text": "Connect" }, "style": "primary" });
     }
     blocks.push(conn_block);
+    if can_connect {
+        blocks.push(json!({
+            "type": "context", "block_id": "connect_help",
+            "elements": [{ "type": "mrkdwn", "text": "Connect sends you a link by DM. After approving, bring back the address your browser landed on:" }]
+        }));
+        blocks.push(json!({
+            "type": "actions", "block_id": "connect_actions",
+            "elements": [{ "type": "button", "action_id": ACTION_PASTE_CODE, "text": { "type": "plain_text", "text": "Paste the address" } }]
+        }));
+    }
 
     let (label, action, text) = if state.paused {
         ("Resume", ACTION_RESUME, ":double_vertical_bar: Paused: I'm not changing your profile.")
@@ -167,6 +182,25 @@ pub fn preset_modal(ctx: &Context, member: &str, emoji: Option<&str>) -> Value {
             { "type": "input", "block_id": BLOCK_NAME, "optional": true, "label": { "type": "plain_text", "text": "Display name" }, "element": name_el },
             { "type": "input", "block_id": BLOCK_PHOTO, "optional": true, "label": { "type": "plain_text", "text": "Photo" },
               "element": { "type": "file_input", "action_id": INPUT_PHOTO, "filetypes": ["jpg", "jpeg", "png", "gif", "webp"], "max_files": 1 } }
+        ]
+    })
+}
+
+/// The connect modal from the App Home: one field for the address the browser landed on after
+/// approving (or the bare code). Errors come back inline on the field.
+pub fn connect_modal() -> Value {
+    json!({
+        "type": "modal",
+        "callback_id": CONNECT_CALLBACK,
+        "title": { "type": "plain_text", "text": "Connect" },
+        "submit": { "type": "plain_text", "text": "Connect" },
+        "close": { "type": "plain_text", "text": "Cancel" },
+        "blocks": [
+            { "type": "input", "block_id": BLOCK_CODE,
+              "label": { "type": "plain_text", "text": "Address or code" },
+              "hint": { "type": "plain_text", "text": "After approving on Slack, copy the whole address from your browser's address bar (it contains code=). The code alone works too." },
+              "element": { "type": "plain_text_input", "action_id": INPUT_CODE, "max_length": 2000,
+                           "placeholder": { "type": "plain_text", "text": "https://…?code=…&state=…" } } }
         ]
     })
 }

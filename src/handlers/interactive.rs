@@ -34,6 +34,9 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
             }
             Ok(None)
         }
+        "view_submission" if p.view.as_ref().and_then(|v| v.callback_id.as_deref()) == Some(CONNECT_CALLBACK) => {
+            Ok(Some(connect_submission(ctx, &member, &env.payload).await))
+        }
         "view_submission" => view_submission(ctx, &member, &p, &env.payload),
         other => {
             tracing::debug!(kind = other, "ignoring an interactive payload");
@@ -77,12 +80,36 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
                 }
             });
         }
+        ACTION_PASTE_CODE => open(connect_modal()),
         other => tracing::debug!(action = other, "ignoring an unknown action"),
     }
     let ctx = ctx.clone();
     let member = member.to_string();
     crate::shutdown::track(async move { publish(&ctx, &member).await });
     Ok(())
+}
+
+/// The connect modal's Connect: finishes the connect and closes the modal with a DM, or keeps
+/// it open with the problem under the field.
+async fn connect_submission(ctx: &Arc<Context>, member: &str, raw: &Value) -> Value {
+    let state = raw.get("view").and_then(|v| v.get("state")).cloned().unwrap_or(Value::Null);
+    let pasted = input_value(&state, BLOCK_CODE, INPUT_CODE).and_then(|v| v.get("value")).and_then(Value::as_str).unwrap_or("").trim();
+    if pasted.is_empty() {
+        return json!({ "response_action": "errors", "errors": { BLOCK_CODE: "Paste the address your browser landed on, or the code." } });
+    }
+    match crate::oauth::finish(ctx, member, pasted).await {
+        Ok(welcome) => {
+            let ctx = ctx.clone();
+            let member = member.to_string();
+            crate::shutdown::track(async move {
+                if let Err(e) = ctx.slack.post_message(&member, &welcome, None).await {
+                    tracing::warn!(error = %e, "could not confirm the connection by DM");
+                }
+            });
+            json!({ "response_action": "clear" })
+        }
+        Err(problem) => json!({ "response_action": "errors", "errors": { BLOCK_CODE: problem } }),
+    }
 }
 
 fn input_value<'a>(state: &'a Value, block: &str, action: &str) -> Option<&'a Value> {
