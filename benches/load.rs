@@ -174,7 +174,7 @@ async fn main() {
     let mut sustained: Option<(f64, f64, f64)> = None;
     let mut first_failure: Option<String> = None;
     let mut offset = 200_000;
-    for rate in [2_000.0, 5_000.0, 10_000.0, 20_000.0, 40_000.0] {
+    for rate in [2_000.0, 5_000.0, 10_000.0, 15_000.0, 20_000.0, 40_000.0] {
         let n = (rate * 3.0) as usize;
         let (lat, span) = ack_latencies(&slack, n, rate, offset).await;
         offset += n;
@@ -191,7 +191,7 @@ async fn main() {
     push_row(
         &mut rows,
         (
-            "maximum sustainable rate (3 s steps of 2k, 5k, 10k, 20k, 40k user_change/s)".into(),
+            "maximum sustainable rate (3 s steps of 2k, 5k, 10k, 15k, 20k, 40k user_change/s)".into(),
             match sustained {
                 Some((rate, achieved, p99)) => format!(
                     "{rate:.0}/s sustained ({achieved:.0}/s acked, p99 {p99:.2} ms); next step: {}",

@@ -962,3 +962,39 @@ async fn a_photo_saved_by_dm_survives_a_kill_right_after_the_answer() {
         assert!(line.contains("photo"), "round {round}: the photo for :{emoji}: was lost by the kill; list says {list:?}\n{}", bot.logs());
     }
 }
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0.0);
+    kb / 1024.0
+}
+
+/// Found by the load bench's maximum-rate step (issue 7): offered more envelopes than it could
+/// handle, the bot read them all anyway and held one task per envelope, and its peak RSS rose to
+/// 185 MB. Now a connection handles at most `MAX_IN_FLIGHT` at once and stops reading at the cap,
+/// so a flood waits in the socket instead of in memory, and every envelope is still acked once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_envelopes_is_read_no_faster_than_it_is_handled() {
+    let slack = FakeSlack::start().await;
+    let bot = Bot::spawn(&slack, BotOptions { env: vec![("RUST_LOG".into(), "warn".into())], ..Default::default() });
+    ready(&slack, &bot).await;
+    let pid = bot.pid().expect("pid");
+    let n = if long() { 200_000 } else { 60_000 };
+    let mut ids = HashSet::new();
+    for i in 0..n {
+        let ev = json!({
+            "type": "user_change",
+            // A few hundred members, so what grows is what is in flight, not the avatar cache.
+            "user": { "id": format!("UF{:03}", i % 500), "profile": { "display_name": "flood", "status_emoji": ":coffee:" } },
+            "event_ts": format!("{}.{:06}", 1_700_000_000 + i / 1_000_000, i % 1_000_000)
+        });
+        ids.insert(slack.push_event(ev).await.0);
+    }
+    let all = slack.wait_until(secs(300), |f| f.acks().iter().filter(|a| ids.contains(&a.envelope_id)).count() >= n).await;
+    let acked = slack.acks().iter().filter(|a| ids.contains(&a.envelope_id)).count();
+    assert!(all, "{acked} of {n} acked\n{}", bot.logs());
+    let peak = peak_rss_mb(pid);
+    eprintln!("{n} envelopes as fast as the fake sends: peak RSS {peak:.1} MB");
+    assert!(peak < 60.0, "peak RSS {peak:.1} MB under a flood of {n} envelopes");
+    assert!(!bot.logs().contains("panicked"), "{}", bot.logs());
+}

@@ -30,6 +30,10 @@ pub const DEAD_AFTER: Duration = Duration::from_secs(20);
 const DRAIN_QUIET: Duration = Duration::from_secs(1);
 /// The longest a retiring connection lingers.
 const DRAIN_MAX: Duration = Duration::from_secs(5);
+/// Envelopes handled at once on one connection. At the cap the connection stops reading, so a
+/// flood waits in the socket's buffers (and Slack's) instead of in our memory; one finishing
+/// lets the next in. Far above what a workspace sends (a few a second).
+pub const MAX_IN_FLIGHT: usize = 256;
 
 /// What a connection tells its supervisor.
 #[derive(Debug)]
@@ -53,7 +57,9 @@ async fn connect(
     cfg.max_message_size = Some(MAX_FRAME_BYTES);
     cfg.max_frame_size = Some(MAX_FRAME_BYTES);
     let connector = tokio_tungstenite::Connector::Rustls(tls_config()?);
-    let fut = tokio_tungstenite::connect_async_tls_with_config(url, Some(cfg), false, Some(connector));
+    // Nagle off: an ack is one small frame that must leave now, not wait for the next frame
+    // (with delayed ACKs that cost up to 40 ms an ack; Slack's deadline is 3 s).
+    let fut = tokio_tungstenite::connect_async_tls_with_config(url, Some(cfg), true, Some(connector));
     let (ws, _) =
         tokio::time::timeout(Duration::from_secs(10), fut).await.map_err(|_| anyhow::anyhow!("websocket connect timed out"))??;
     Ok(ws)
@@ -147,7 +153,7 @@ async fn serve(
             }
         }
         tokio::select! {
-            frame = stream.next() => {
+            frame = stream.next(), if inflight.len() < MAX_IN_FLIGHT => {
                 last_seen = Instant::now();
                 match frame {
                     None => { result = Err(anyhow::anyhow!("Slack closed the connection")); break; }
@@ -167,6 +173,10 @@ async fn serve(
                 }
             }
             Some(done) = inflight.join_next(), if !inflight.is_empty() => {
+                // Progress counts as life while reads are paused at the cap.
+                if inflight.len() + 1 >= MAX_IN_FLIGHT {
+                    last_seen = Instant::now();
+                }
                 if let Err(e) = done {
                     tracing::error!(error = %e, "envelope task failed");
                 }
