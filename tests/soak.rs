@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! cargo test --test soak -- --nocapture                          # 45 days, hourly ticks (CI)
-//! TORTURE_LONG=1 cargo test --release --test soak -- --nocapture # 120 days, 10-minute ticks
+//! TORTURE_LONG=1 cargo test --release --test soak -- --nocapture # 60 days, 10-minute ticks, 4× traffic
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -93,7 +93,7 @@ fn profile(n: u64) -> UserProfile {
 #[tokio::test(start_paused = true)]
 async fn trees_and_maps_level_off_under_weeks_of_traffic() {
     let (days, load) = if long() {
-        (120, Load { tick: Duration::from_secs(600), deliveries: 400, spends: 40, new_profiles: 8 })
+        (60, Load { tick: Duration::from_secs(600), deliveries: 400, spends: 40, new_profiles: 8 })
     } else {
         (45, Load { tick: Duration::from_secs(3600), deliveries: 300, spends: 10, new_profiles: 4 })
     };
