@@ -112,7 +112,13 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
                 let baseline_hash = m.baseline.as_ref().and_then(|b| b.avatar_hash.clone());
                 if snapshot.avatar_hash != baseline_hash && snapshot.avatar_hash != m.applied.avatar_before {
                     m.applied.avatar_hash = snapshot.avatar_hash.clone();
-                    m.applied.awaiting_avatar_echo = false;
+                    if m.applied.extra_echoes > 0 {
+                        // An earlier upload's echo: wait for the next, and do not take this one twice.
+                        m.applied.extra_echoes -= 1;
+                        m.applied.avatar_before = snapshot.avatar_hash.clone();
+                    } else {
+                        m.applied.awaiting_avatar_echo = false;
+                    }
                 }
             }
             m.profile = Some(snapshot.clone());

@@ -342,8 +342,13 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
                 if matches!(op, PhotoOp::Upload(_)) {
                     // Armed before the call: Slack may deliver the echo before it answers.
                     store.update_member(member, |m| {
+                        if m.applied.awaiting_avatar_echo {
+                            m.applied.extra_echoes += 1;
+                        } else {
+                            m.applied.extra_echoes = 0;
+                            m.applied.avatar_before = m.profile.as_ref().and_then(|p| p.avatar_hash.clone());
+                        }
                         m.applied.awaiting_avatar_echo = true;
-                        m.applied.avatar_before = m.profile.as_ref().and_then(|p| p.avatar_hash.clone());
                     })?;
                 }
                 store.flush().await?;
@@ -355,7 +360,10 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
             }
         };
         if let Err(e) = result {
-            store.update_member(member, |m| m.applied.awaiting_avatar_echo = false)?;
+            store.update_member(member, |m| {
+                m.applied.awaiting_avatar_echo = false;
+                m.applied.extra_echoes = 0;
+            })?;
             on_auth_failure(ctx, member, &e);
             return Ok(classify(&e, job.attempts));
         }
@@ -368,6 +376,7 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
                     m.applied.photo = None;
                     m.applied.avatar_hash = None;
                     m.applied.awaiting_avatar_echo = false;
+                    m.applied.extra_echoes = 0;
                 }
             }
             m.last_write_ms = now_ms();

@@ -68,6 +68,11 @@ pub struct Applied {
     /// showing it is not the echo.
     #[serde(default)]
     pub avatar_before: Option<String>,
+    /// Echoes still owed by earlier uploads whose echo never came: an upload re-armed while
+    /// still awaiting (a kill between an upload and its record makes the next incarnation
+    /// upload again, and Slack then echoes both). The last echo is the one that counts.
+    #[serde(default)]
+    pub extra_echoes: u32,
 }
 
 /// Everything the engine knows about one member.
