@@ -71,7 +71,12 @@ pub struct Family(Mutex<BTreeMap<String, u64>>);
 impl Family {
     pub fn inc(&self, label: &str) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let key = if map.contains_key(label) || map.len() < MAX_LABELS { label } else { OTHER_LABEL };
+        // Counted on every envelope and API call: a known label costs no allocation.
+        if let Some(n) = map.get_mut(label) {
+            *n += 1;
+            return;
+        }
+        let key = if map.len() < MAX_LABELS { label } else { OTHER_LABEL };
         *map.entry(key.to_string()).or_default() += 1;
     }
 

@@ -180,12 +180,19 @@ impl Store {
     /// 0600, migrations applied.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
         prepare_dir(path)?;
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(8 * 1024 * 1024)
-            .flush_every_ms(Some(500))
-            .open()
-            .with_context(|| format!("opening the database at {}", path.display()))?;
+        let config = sled::Config::new().path(path).cache_capacity(8 * 1024 * 1024).flush_every_ms(Some(500));
+        // A database just closed in this process keeps its file lock until sled's background
+        // flusher has stopped, a moment later: wait for that rather than fail.
+        let mut attempts = 0;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 40 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => break other.with_context(|| format!("opening the database at {}", path.display()))?,
+            }
+        };
         restrict_files(path);
         let store = Store::from_db(db)?;
         migrate::run(&store)?;
