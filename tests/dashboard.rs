@@ -46,7 +46,7 @@ async fn every_chart_shows_real_activity() {
             ..Default::default()
         },
     );
-    assert!(slack.wait_for_sockets(1, secs(15)).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(15)).await, "{}", bot.logs());
     let url = format!("http://127.0.0.1:{port}/");
     let mut first = None;
     for _ in 0..100 {
@@ -116,7 +116,7 @@ async fn serve_for_screenshot() {
             ..Default::default()
         },
     );
-    assert!(slack.wait_for_sockets(1, secs(15)).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(15)).await, "{}", bot.logs());
     bot.shutdown(secs(15)).await.expect("stopped");
 
     // A simulated day, one sample a minute, ending ten minutes ago.
@@ -163,7 +163,7 @@ async fn serve_for_screenshot() {
         store.flush_blocking().expect("flush");
     }
     bot.restart().await;
-    assert!(slack.wait_for_sockets(1, secs(15)).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(15)).await, "{}", bot.logs());
 
     // Live activity: a preset and a status change, then back.
     let env = slack.slash_command("U1", "add :palm_tree: Ada (on holiday)").await;

@@ -184,6 +184,19 @@ async fn events_wait_for_the_next_connection_and_drop_is_abrupt() {
     assert_eq!(next_json(&mut ws3, secs(5)).await.expect("hello")["num_connections"], 2);
 }
 
+/// Regression (CI at stop 9): a bot started right after its predecessor was killed counted the
+/// predecessor's socket, not yet seen closed, as its own, and the next slash command went to it.
+#[tokio::test]
+async fn a_socket_opened_before_a_start_does_not_count_as_connected() {
+    let slack = FakeSlack::start().await;
+    let (_old, _, _) = connect(&slack).await;
+    let started = std::time::Instant::now();
+    assert!(slack.wait_for_sockets(1, secs(1)).await, "the old socket is still open");
+    assert!(!slack.wait_for_socket_since(started, Duration::from_millis(300)).await, "but it is not the new process's");
+    let (_new, _, _) = connect(&slack).await;
+    assert!(slack.wait_for_socket_since(started, secs(2)).await);
+}
+
 #[tokio::test]
 async fn faults_429_errors_status_and_delay() {
     let slack = FakeSlack::start().await;

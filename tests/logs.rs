@@ -35,7 +35,7 @@ async fn one_swap_is_traceable_by_its_envelope_id_and_no_token_is_logged() {
         &slack,
         BotOptions { user_token: Some(token.clone()), global_args: vec!["--log-format".into(), "json".into()], ..Default::default() },
     );
-    assert!(slack.wait_for_sockets(1, secs(15)).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(15)).await, "{}", bot.logs());
     let env = slack.slash_command("U1", "add :palm_tree: On vacation").await;
     slack.wait_for_ack(&env, secs(5)).await.expect("ack");
     let file = slack.add_file(test_png(600, 600, "sea"), "sea.png", "image/png");

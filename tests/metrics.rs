@@ -42,7 +42,7 @@ async fn metrics_move_after_a_swap_and_health_follows_the_socket() {
             ..Default::default()
         },
     );
-    assert!(slack.wait_for_sockets(1, secs(15)).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(15)).await, "{}", bot.logs());
     let base = format!("http://127.0.0.1:{port}");
     let mut ok = false;
     for _ in 0..100 {

@@ -31,7 +31,7 @@ fn multi(slack: &FakeSlack, extra: &[(&str, &str)]) -> Bot {
 }
 
 async fn ready(slack: &FakeSlack, bot: &Bot) {
-    assert!(slack.wait_for_sockets(1, secs(20)).await, "bot never connected:\n{}", bot.logs());
+    assert!(bot.connected(slack, secs(20)).await, "bot never connected:\n{}", bot.logs());
 }
 
 /// A slash command; returns the text of its ephemeral ack.
@@ -255,7 +255,7 @@ async fn forged_reused_foreign_and_expired_states_are_refused_without_an_exchang
         store.flush_blocking().unwrap();
     }
     bot.restart().await;
-    assert!(slack.wait_for_sockets(1, secs(20)).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(20)).await, "{}", bot.logs());
     let reply = slash(&slack, &bot, "U2", &format!("connect {}", as_slack_sends(&landed_u2))).await;
     assert!(reply.contains("expired"), "{reply}");
     // A bare code finds no usable link either.
@@ -606,7 +606,7 @@ async fn with_statusinator_key_tokens_are_encrypted_and_the_bot_refuses_to_start
 
     // With the key it starts, and the member is still connected.
     bot.restart().await;
-    assert!(slack.wait_for_sockets(1, secs(20)).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(20)).await, "{}", bot.logs());
     assert!(slash(&slack, &bot, "U2", "status").await.contains("Connected: yes"), "{}", bot.logs());
 }
 

@@ -9,7 +9,7 @@ async fn backup_of_a_running_bot_restores_the_same_presets() {
     let slack = FakeSlack::start().await;
     let token = slack.add_member("U1", "Ada");
     let mut bot = Bot::single_user(&slack, &token);
-    assert!(slack.wait_for_sockets(1, secs(15)).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(15)).await, "{}", bot.logs());
     for text in ["add :palm_tree: On vacation", "add :car: Driving"] {
         let env = slack.slash_command("U1", text).await;
         slack.wait_for_ack(&env, secs(5)).await.expect("ack");
@@ -41,7 +41,7 @@ async fn a_retried_dead_letter_applies_after_restart() {
     slack.set_echo_bot_messages(false);
     let token = slack.add_member("U1", "Ada");
     let mut bot = Bot::single_user(&slack, &token);
-    assert!(slack.wait_for_sockets(1, secs(15)).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(15)).await, "{}", bot.logs());
     let env = slack.slash_command("U1", "add :palm_tree: On vacation").await;
     slack.wait_for_ack(&env, secs(5)).await.expect("ack");
     slack.fail_next("users.profile.set", Fault::SlackError("profile_locked".into()));

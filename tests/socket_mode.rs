@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 async fn ready(slack: &FakeSlack, bot: &Bot) {
-    assert!(slack.wait_for_sockets(1, secs(30)).await, "bot never connected:\n{}", bot.logs());
+    assert!(bot.connected(slack, secs(30)).await, "bot never connected:\n{}", bot.logs());
 }
 
 /// An event the bot does not act on.

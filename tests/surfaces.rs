@@ -20,7 +20,7 @@ const ACTION_DELETE: &str = "preset_delete";
 const ACTION_PAUSE: &str = "home_pause";
 
 async fn ready(slack: &FakeSlack, bot: &Bot) {
-    assert!(slack.wait_for_sockets(1, secs(20)).await, "bot never connected:\n{}", bot.logs());
+    assert!(bot.connected(slack, secs(20)).await, "bot never connected:\n{}", bot.logs());
     // The workspace emoji list loads at start-up; until it has, unknown custom emoji are accepted
     // unverified, so tests about emoji wait for it.
     assert!(bot.wait_for_log("emoji cache loaded", secs(20)).await, "emoji list never loaded:\n{}", bot.logs());

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 const MEMBER: &str = "U1";
 
 async fn ready(slack: &FakeSlack, bot: &Bot) {
-    assert!(slack.wait_for_sockets(1, secs(20)).await, "bot never connected:\n{}", bot.logs());
+    assert!(bot.connected(slack, secs(20)).await, "bot never connected:\n{}", bot.logs());
 }
 
 /// Runs a slash command and returns the text of its ack.
@@ -691,7 +691,7 @@ async fn a_first_preset_for_the_current_status_applies_at_once() {
     let slack = FakeSlack::start().await;
     let token = slack.add_member("U1", "Ada");
     let bot = Bot::single_user(&slack, &token);
-    assert!(slack.wait_for_sockets(1, secs(15)).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(15)).await, "{}", bot.logs());
     let (env, _) = slack.set_status("U1", ":palm_tree:").await;
     slack.wait_for_ack(&env, secs(5)).await.expect("ack");
     let env = slack.slash_command("U1", "add :palm_tree: On vacation").await;

@@ -54,7 +54,7 @@ fn seed(default: u64) -> u64 {
 }
 
 async fn ready(slack: &FakeSlack, bot: &Bot) {
-    assert!(slack.wait_for_sockets(1, secs(30)).await, "bot never connected:\n{}", bot.logs());
+    assert!(bot.connected(slack, secs(30)).await, "bot never connected:\n{}", bot.logs());
 }
 
 async fn command(slack: &FakeSlack, bot: &Bot, text: &str) -> String {

@@ -1964,6 +1964,17 @@ impl FakeSlack {
         self.wait_until(timeout, |f| f.open_sockets() >= n).await
     }
 
+    /// Waits until a socket opened at or after `since` is open: a bot started at `since` is
+    /// connected. Unlike `wait_for_sockets`, a killed predecessor's socket the fake has not yet
+    /// seen close does not count (envelopes sent to it would be lost).
+    pub async fn wait_for_socket_since(&self, since: Instant, timeout: Duration) -> bool {
+        self.wait_until(timeout, move |f| {
+            let st = f.lock();
+            st.opened.iter().any(|(conn, at)| *at >= since && st.sockets.contains_key(conn))
+        })
+        .await
+    }
+
     /// Waits until at least `n` websocket upgrades happened in total.
     pub async fn wait_for_connections_opened(&self, n: usize, timeout: Duration) -> bool {
         self.wait_until(timeout, |f| f.connections_opened() >= n).await

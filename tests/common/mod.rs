@@ -206,6 +206,8 @@ pub struct Bot {
     api_url: String,
     opts: BotOptions,
     starts: usize,
+    /// When the current process was started (see `connected`).
+    started: Instant,
     /// The current child has been waited for; its pid is no longer ours.
     reaped: std::sync::atomic::AtomicBool,
 }
@@ -214,7 +216,8 @@ impl Bot {
     /// Starts `statusinator run`. Panics if the binary cannot be started.
     pub fn spawn(fake: &FakeSlack, opts: BotOptions) -> Bot {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
-        let mut bot = Bot { child: None, dir, api_url: fake.api_url(), opts, starts: 0, reaped: Default::default() };
+        let mut bot =
+            Bot { child: None, dir, api_url: fake.api_url(), opts, starts: 0, started: Instant::now(), reaped: Default::default() };
         bot.start();
         bot
     }
@@ -226,6 +229,7 @@ impl Bot {
 
     fn start(&mut self) {
         self.starts += 1;
+        self.started = Instant::now();
         self.reaped.store(false, std::sync::atomic::Ordering::SeqCst);
         let dir = self.dir.path();
         let out = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("stdout.log")).expect("stdout log");
@@ -355,6 +359,12 @@ impl Bot {
             self.kill();
         }
         self.start();
+    }
+
+    /// Waits until this process (not a killed predecessor the fake has not yet seen go) has a
+    /// socket open.
+    pub async fn connected(&self, fake: &FakeSlack, timeout: Duration) -> bool {
+        fake.wait_for_socket_since(self.started, timeout).await
     }
 
     /// How many times the process was started.
