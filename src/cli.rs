@@ -89,8 +89,14 @@ pub enum JobsCmd {
 /// Runs the parsed command to completion.
 pub fn main(cli: Cli) -> ExitCode {
     if let Cmd::Manifest = cli.command {
-        print!("{}", crate::manifest::manifest_json());
-        return ExitCode::SUCCESS;
+        // Printed before the app exists, so no tokens are needed; a bad file still exits 2.
+        return match Config::manifest_settings(cli.config.as_deref(), &ProcessEnv) {
+            Ok(settings) => {
+                print!("{}", crate::manifest::manifest_json_for(&settings));
+                ExitCode::SUCCESS
+            }
+            Err(e) => config_error(&e),
+        };
     }
     let config = match Config::load(cli.config.as_deref(), &ProcessEnv) {
         Ok(c) => c,

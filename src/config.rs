@@ -141,6 +141,13 @@ pub struct MetricsConfig {
     pub csv: Option<PathBuf>,
 }
 
+/// The parts of the configuration the app manifest depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestSettings {
+    pub command: String,
+    pub redirect_url: Option<String>,
+}
+
 /// The validated configuration the bot runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -192,6 +199,22 @@ impl Config {
         Self::from_parts(file.unwrap_or_default(), env)
     }
 
+    /// What `statusinator manifest` needs: the slash command name and the OAuth redirect URL, from
+    /// the same file and environment as `load` but without requiring tokens, because the manifest
+    /// is printed before the app (and so any token) exists.
+    pub fn manifest_settings(path: Option<&Path>, env: &dyn Env) -> Result<ManifestSettings, ConfigError> {
+        let f = match path {
+            Some(p) => read_file(p)?,
+            None if Path::new("statusinator.toml").exists() => read_file(Path::new("statusinator.toml"))?,
+            None => FileConfig::default(),
+        };
+        let redirect_url = env.var("SLACK_REDIRECT_URL").or(f.oauth.redirect_url).filter(|r| !r.trim().is_empty());
+        if let Some(r) = &redirect_url {
+            check_redirect_url(r)?;
+        }
+        Ok(ManifestSettings { command: command_name(f.slack.command)?, redirect_url })
+    }
+
     /// Parses TOML text (used by tests and `load`).
     pub fn from_toml(text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
         let file: FileConfig = parse_toml(text, "the config")?;
@@ -238,11 +261,7 @@ impl Config {
         if !(1..=2).contains(&connections) {
             return Err(bad(format!("slack.connections must be 1 or 2, not {connections}")));
         }
-        let command = f.slack.command.unwrap_or_else(|| "/status-preset".into());
-        let command = if command.starts_with('/') { command } else { format!("/{command}") };
-        if command.len() < 2 || command.len() > 32 || command.contains(char::is_whitespace) {
-            return Err(bad("slack.command must be a slash command name such as /status-preset (no spaces, at most 32 characters)"));
-        }
+        let command = command_name(f.slack.command)?;
         for a in &f.slack.admins {
             if !looks_like_user_id(a) {
                 return Err(bad(format!("slack.admins must list member ids such as U0123ABCD, and {a:?} is not one")));
@@ -261,10 +280,7 @@ impl Config {
                     return Err(bad("oauth.client_secret is missing: set SLACK_CLIENT_SECRET, or [oauth] pkce = true for a public client"));
                 }
                 if let Some(r) = &f.oauth.redirect_url {
-                    let u = Url::parse(r).map_err(|e| bad(format!("oauth.redirect_url is not a URL ({e})")))?;
-                    if u.scheme() != "https" && !(u.scheme() == "http" && is_loopback_host(&u)) {
-                        return Err(bad("oauth.redirect_url must be https://, or http://localhost with PKCE"));
-                    }
+                    check_redirect_url(r)?;
                 }
                 Some(OauthConfig {
                     client_id,
@@ -463,6 +479,24 @@ fn section(key: &str) -> &str {
 
 fn field(key: &str) -> &str {
     key.split('.').nth(1).unwrap_or(key)
+}
+
+/// `[slack] command`, with the leading `/` added if it was left out.
+fn command_name(configured: Option<String>) -> Result<String, ConfigError> {
+    let command = configured.unwrap_or_else(|| "/status-preset".into());
+    let command = if command.starts_with('/') { command } else { format!("/{command}") };
+    if command.len() < 2 || command.len() > 32 || command.contains(char::is_whitespace) {
+        return Err(bad("slack.command must be a slash command name such as /status-preset (no spaces, at most 32 characters)"));
+    }
+    Ok(command)
+}
+
+fn check_redirect_url(r: &str) -> Result<(), ConfigError> {
+    let u = Url::parse(r).map_err(|e| bad(format!("oauth.redirect_url is not a URL ({e})")))?;
+    if u.scheme() != "https" && !(u.scheme() == "http" && is_loopback_host(&u)) {
+        return Err(bad("oauth.redirect_url must be https://, or http://localhost with PKCE"));
+    }
+    Ok(())
 }
 
 fn is_loopback_host(u: &Url) -> bool {

@@ -3,7 +3,8 @@
 //!
 //! Slash commands come from `slash-commands/` (through [`crate::command::slash_commands`]), the
 //! same files the help text is built from. `manifest.json` at the repo root is a copy of
-//! [`manifest_json`]; `tests/manifest.rs` fails when they differ.
+//! [`manifest_json`] (default command name, no redirect URL); `tests/manifest.rs` fails when they
+//! differ. `statusinator manifest` prints [`manifest_json_for`] the operator's configuration.
 //!
 //! The manifest is serialised from structs rather than a `json!` value so its key order is the
 //! order written here whatever serde_json features other crates switch on.
@@ -11,6 +12,7 @@
 use serde::Serialize;
 
 use crate::command::{slash_commands, DEFAULT_COMMAND_NAME};
+use crate::config::ManifestSettings;
 
 /// Scopes the bot token needs; `check` compares a token's granted scopes against them.
 pub const BOT_SCOPES: &[&str] = &["chat:write", "commands", "emoji:read", "files:read", "im:history", "users:read", "users.profile:read"];
@@ -70,6 +72,10 @@ struct SlashCommand {
 
 #[derive(Serialize)]
 struct OauthConfig {
+    /// Slack refuses an authorize link whose `redirect_uri` is not listed here, so multi-user
+    /// connect needs it; it depends on the operator's address, hence only when configured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    redirect_urls: Vec<String>,
     scopes: Scopes,
 }
 
@@ -99,7 +105,7 @@ struct Interactivity {
     is_enabled: bool,
 }
 
-fn build(command_name: &str) -> Manifest {
+fn build(command_name: &str, redirect_url: Option<&str>) -> Manifest {
     let slash_commands = slash_commands()
         .iter()
         .map(|c| SlashCommand {
@@ -121,7 +127,10 @@ fn build(command_name: &str) -> Manifest {
             bot_user: BotUser { display_name: APP_NAME, always_online: true },
             slash_commands,
         },
-        oauth_config: OauthConfig { scopes: Scopes { bot: BOT_SCOPES, user: USER_SCOPES } },
+        oauth_config: OauthConfig {
+            redirect_urls: redirect_url.into_iter().map(str::to_string).collect(),
+            scopes: Scopes { bot: BOT_SCOPES, user: USER_SCOPES },
+        },
         settings: Settings {
             event_subscriptions: EventSubscriptions { bot_events: BOT_EVENTS },
             interactivity: Interactivity { is_enabled: true },
@@ -136,14 +145,21 @@ fn build(command_name: &str) -> Manifest {
 pub fn manifest(command_name: &str) -> serde_json::Value {
     // Strings, bools and lists only, so serialisation cannot fail; `manifest_is_an_object`
     // exercises it.
-    serde_json::to_value(build(command_name)).expect("the manifest serialises")
+    serde_json::to_value(build(command_name, None)).expect("the manifest serialises")
 }
 
-/// The manifest with the default command name, pretty-printed with a trailing newline: the
-/// contents of `manifest.json`.
+/// The manifest with the default command name and no redirect URL, pretty-printed with a
+/// trailing newline: the contents of `manifest.json`.
 pub fn manifest_json() -> String {
+    manifest_json_for(&ManifestSettings { command: DEFAULT_COMMAND_NAME.to_string(), redirect_url: None })
+}
+
+/// What `statusinator manifest` prints: the configured command name, and the redirect URL when
+/// multi-user connect is set up.
+pub fn manifest_json_for(settings: &ManifestSettings) -> String {
     // As in `manifest`: nothing here can fail to serialise; `manifest_json_round_trips` runs it.
-    let mut text = serde_json::to_string_pretty(&build(DEFAULT_COMMAND_NAME)).expect("the manifest serialises");
+    let manifest = build(&settings.command, settings.redirect_url.as_deref());
+    let mut text = serde_json::to_string_pretty(&manifest).expect("the manifest serialises");
     text.push('\n');
     text
 }
@@ -213,6 +229,16 @@ mod tests {
         assert_eq!(main["usage_hint"], slash_commands()[0].usage_hint.as_str());
         assert!(main.get("url").is_none(), "Socket Mode apps have no request URL");
         assert_eq!(manifest(DEFAULT_COMMAND_NAME)["features"]["slash_commands"][0]["command"], "/status-preset");
+    }
+
+    #[test]
+    fn the_configured_name_and_redirect_url_are_printed() {
+        let settings = ManifestSettings { command: "/sp".into(), redirect_url: Some("https://example.com/cb".into()) };
+        let m: serde_json::Value = serde_json::from_str(&manifest_json_for(&settings)).unwrap_or_default();
+        assert_eq!(m["features"]["slash_commands"][0]["command"], "/sp");
+        assert_eq!(m["oauth_config"]["redirect_urls"], json!(["https://example.com/cb"]));
+        assert_eq!(m["oauth_config"]["scopes"]["user"], json!(USER_SCOPES));
+        assert!(manifest(DEFAULT_COMMAND_NAME)["oauth_config"].get("redirect_urls").is_none(), "none unless configured");
     }
 
     #[test]

@@ -153,6 +153,32 @@ fn manifest_prints_manifest_json() {
     assert_eq!(printed["settings"]["socket_mode_enabled"], true);
 }
 
+/// Slack refuses an authorize link whose redirect URL the app does not list, and the command
+/// must be the one members type: the printed manifest follows the operator's configuration.
+#[test]
+fn manifest_follows_the_configured_command_and_redirect_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bot.toml");
+    std::fs::write(&config, "[slack]\ncommand = \"sp\"\n[oauth]\nredirect_url = \"https://example.com/from-file\"\n").unwrap();
+    let out = statusinator(dir.path(), &["manifest", "--config", config.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("manifest output is JSON");
+    assert_eq!(printed["features"]["slash_commands"][0]["command"], "/sp");
+    assert_eq!(printed["oauth_config"]["redirect_urls"], serde_json::json!(["https://example.com/from-file"]));
+
+    // The environment wins over the file, as everywhere else.
+    let env = [("SLACK_REDIRECT_URL", "https://example.com/from-env")];
+    let out = statusinator(dir.path(), &["manifest", "--config", config.to_str().unwrap()], &env);
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("manifest output is JSON");
+    assert_eq!(printed["oauth_config"]["redirect_urls"], serde_json::json!(["https://example.com/from-env"]));
+
+    // A bad value is a configuration error, not a manifest Slack would refuse.
+    let out = statusinator(dir.path(), &["manifest"], &[("SLACK_REDIRECT_URL", "http://example.com/plain")]);
+    assert_config_error(&out, &["oauth.redirect_url"], &[]);
+    let out = statusinator(dir.path(), &["manifest", "--config", "missing.toml"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn check_reports_each_token_against_the_fake() {
     let slack = FakeSlack::start().await;
