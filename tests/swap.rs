@@ -676,7 +676,7 @@ async fn presets_import_export_round_trip_and_drive_a_swap() {
 
     // The imported preset drives a swap.
     bot.restart().await;
-    assert!(slack.wait_until(secs(20), |s| s.open_sockets() >= 1).await, "{}", bot.logs());
+    assert!(bot.connected(&slack, secs(20)).await, "{}", bot.logs());
     slack.set_status(MEMBER, ":palm_tree:").await;
     let photos = slack.wait_for_calls("users.setPhoto", 1, secs(20)).await;
     assert_eq!(photos.len(), 1, "{}", bot.logs());
