@@ -994,7 +994,13 @@ async fn a_flood_of_envelopes_is_read_no_faster_than_it_is_handled() {
     let acked = slack.acks().iter().filter(|a| ids.contains(&a.envelope_id)).count();
     assert!(all, "{acked} of {n} acked\n{}", bot.logs());
     let peak = peak_rss_mb(pid);
-    eprintln!("{n} envelopes as fast as the fake sends: peak RSS {peak:.1} MB");
-    assert!(peak < 60.0, "peak RSS {peak:.1} MB under a flood of {n} envelopes");
+    // Every delivery id is remembered for two hours (redeliveries must not be handled twice), and
+    // sled keeps about 0.2 KB in memory per key whatever its cache size: alone, 60k tiny keys
+    // take 17.5 MB and 200k take 46.6 MB (BENCHMARKS.md). That share grows with `n` by design
+    // and levels off in tests/soak.rs; what must not grow is the rest. Without the in-flight cap
+    // 60k envelopes peaked at 110 MB.
+    let bound = 45.0 + n as f64 * 0.25 / 1024.0;
+    eprintln!("{n} envelopes as fast as the fake sends: peak RSS {peak:.1} MB (bound {bound:.0} MB)");
+    assert!(peak < bound, "peak RSS {peak:.1} MB under a flood of {n} envelopes (bound {bound:.0} MB)");
     assert!(!bot.logs().contains("panicked"), "{}", bot.logs());
 }
