@@ -1739,6 +1739,12 @@ impl FakeSlack {
         self.lock().calls.iter().filter(|c| c.method == method).cloned().collect()
     }
 
+    /// How many calls to `method` were recorded; cheaper than `calls_to` for polling, which clones
+    /// every call (big bodies included) while holding the lock the fake's handlers need.
+    pub fn count_calls(&self, method: &str) -> usize {
+        self.lock().calls.iter().filter(|c| c.method == method).count()
+    }
+
     /// Waits until at least `n` calls to `method` were recorded (or the timeout passed) and returns
     /// all calls to it so far.
     pub async fn wait_for_calls(&self, method: &str, n: usize, timeout: Duration) -> Vec<Call> {
