@@ -90,6 +90,22 @@ fn push_row(rows: &mut Vec<(String, String, String)>, row: (String, String, Stri
     rows.push(row);
 }
 
+/// A fresh fake with member U1 and a connected single-user bot owned by U1.
+async fn owner_bot(config_toml: &str) -> (FakeSlack, Bot) {
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    let token = slack.add_member("U1", "Ada");
+    let opts = BotOptions {
+        user_token: Some(token),
+        env: vec![("RUST_LOG".into(), "warn".into())],
+        config_toml: Some(config_toml.into()),
+        ..Default::default()
+    };
+    let bot = Bot::spawn(&slack, opts);
+    assert!(bot.connected(&slack, secs(20)).await, "{}", bot.logs());
+    (slack, bot)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -112,19 +128,7 @@ async fn main() {
     startups.sort_by(|a, b| a.total_cmp(b));
     push_row(&mut rows, ("start-up to hello (median of 5)".into(), format!("{:.0} ms", pct(&startups, 0.5)), "≤ 200 ms".into()));
 
-    let slack = FakeSlack::start().await;
-    slack.set_echo_bot_messages(false);
-    let token = slack.add_member("U1", "Ada");
-    let bot = Bot::spawn(
-        &slack,
-        BotOptions {
-            user_token: Some(token),
-            env: vec![("RUST_LOG".into(), "warn".into())],
-            config_toml: Some("[limits]\nsettle_seconds = 0\ncommands_per_minute = 100000\n".into()),
-            ..Default::default()
-        },
-    );
-    assert!(slack.wait_for_sockets(1, secs(20)).await);
+    let (slack, bot) = owner_bot("[limits]\nsettle_seconds = 0\ncommands_per_minute = 100000\n").await;
     let pid = bot.pid().unwrap_or(0);
     tokio::time::sleep(secs(3)).await;
     push_row(&mut rows, ("idle RSS after connect".into(), format!("{:.1} MB", rss_kb(pid) as f64 / 1024.0), "≤ 15 MB".into()));
@@ -307,19 +311,7 @@ async fn main() {
     // above (hundreds of thousands of recorded calls, scanned under its lock) added tens of ms.
     let home_rss = hwm_kb(pid);
     drop(bot);
-    let slack = FakeSlack::start().await;
-    slack.set_echo_bot_messages(false);
-    let token = slack.add_member("U1", "Ada");
-    let bot = Bot::spawn(
-        &slack,
-        BotOptions {
-            user_token: Some(token),
-            env: vec![("RUST_LOG".into(), "warn".into())],
-            config_toml: Some("[limits]\ncommands_per_minute = 100000\n".into()),
-            ..Default::default()
-        },
-    );
-    assert!(bot.connected(&slack, secs(20)).await, "{}", bot.logs());
+    let (slack, _bot) = owner_bot("[limits]\ncommands_per_minute = 100000\n").await;
     let names: Vec<&str> = emojis::iter().filter_map(|e| e.shortcode()).skip(100).take(52).collect();
     for (i, name) in names.iter().enumerate() {
         let env = slack.slash_command("U1", &format!("add :{name}: Preset {i}")).await;
