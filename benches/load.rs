@@ -323,8 +323,7 @@ async fn main() {
         let t = Instant::now();
         slack.app_home_opened("U1").await;
         // The fake stamps each call as it arrives; polling only finds it.
-        slack.wait_until(secs(5), |f| f.count_calls("views.publish") > before).await;
-        if let Some(call) = slack.calls_to("views.publish").get(before) {
+        if let Some(call) = slack.wait_for_calls("views.publish", before + 1, secs(5)).await.get(before) {
             home_lat.push(call.at.saturating_duration_since(t).as_secs_f64() * 1000.0);
         }
     }

@@ -185,29 +185,14 @@ impl Env for ProcessEnv {
 impl Config {
     /// Loads from `--config PATH`, else `statusinator.toml` if present, else env alone.
     pub fn load(path: Option<&Path>, env: &dyn Env) -> Result<Config, ConfigError> {
-        let file = match path {
-            Some(p) => Some(read_file(p)?),
-            None => {
-                let default = Path::new("statusinator.toml");
-                if default.exists() {
-                    Some(read_file(default)?)
-                } else {
-                    None
-                }
-            }
-        };
-        Self::from_parts(file.unwrap_or_default(), env)
+        Self::from_parts(chosen_file(path)?, env)
     }
 
     /// What `statusinator manifest` needs: the slash command name and the OAuth redirect URL, from
     /// the same file and environment as `load` but without requiring tokens, because the manifest
     /// is printed before the app (and so any token) exists.
     pub fn manifest_settings(path: Option<&Path>, env: &dyn Env) -> Result<ManifestSettings, ConfigError> {
-        let f = match path {
-            Some(p) => read_file(p)?,
-            None if Path::new("statusinator.toml").exists() => read_file(Path::new("statusinator.toml"))?,
-            None => FileConfig::default(),
-        };
+        let f = chosen_file(path)?;
         let redirect_url = env.var("SLACK_REDIRECT_URL").or(f.oauth.redirect_url).filter(|r| !r.trim().is_empty());
         if let Some(r) = &redirect_url {
             check_redirect_url(r)?;
@@ -355,6 +340,16 @@ impl Config {
 
     pub fn is_admin(&self, user: &str) -> bool {
         self.admins.iter().any(|a| a == user)
+    }
+}
+
+/// `--config PATH`, else `statusinator.toml` if present, else nothing (the environment alone).
+fn chosen_file(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
+    let default = Path::new("statusinator.toml");
+    match path {
+        Some(p) => read_file(p),
+        None if default.exists() => read_file(default),
+        None => Ok(FileConfig::default()),
     }
 }
 

@@ -1739,8 +1739,7 @@ impl FakeSlack {
         self.lock().calls.iter().filter(|c| c.method == method).cloned().collect()
     }
 
-    /// How many calls to `method` were recorded; cheaper than `calls_to` for polling, which clones
-    /// every call (big bodies included) while holding the lock the fake's handlers need.
+    /// How many calls to `method` were recorded, without cloning them (bodies can be big).
     pub fn count_calls(&self, method: &str) -> usize {
         self.lock().calls.iter().filter(|c| c.method == method).count()
     }
@@ -1748,14 +1747,9 @@ impl FakeSlack {
     /// Waits until at least `n` calls to `method` were recorded (or the timeout passed) and returns
     /// all calls to it so far.
     pub async fn wait_for_calls(&self, method: &str, n: usize, timeout: Duration) -> Vec<Call> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let calls = self.calls_to(method);
-            if calls.len() >= n || Instant::now() >= deadline {
-                return calls;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        // Counting, not cloning, while polling: the lock is the one the fake's handlers need.
+        self.wait_until(timeout, |f| f.count_calls(method) >= n).await;
+        self.calls_to(method)
     }
 
     pub fn clear_calls(&self) {
