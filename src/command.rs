@@ -376,7 +376,43 @@ pub fn validate_display_name(raw: &str) -> Result<String, String> {
     if length > MAX_DISPLAY_NAME_CHARS {
         return Err(format!("That display name is {length} characters long; Slack allows at most {MAX_DISPLAY_NAME_CHARS}."));
     }
+    // Slack refuses these at `users.profile.set` (`invalid_starts_with_at`, `name_not_allowed`):
+    // better to say so now than to fail the swap later. `<!here>` arrives here as `@here`.
+    if name.starts_with(['@', '＠']) {
+        return Err("Slack doesn't allow a display name that starts with `@`.".to_string());
+    }
+    if looks_like_link(name) {
+        return Err("Slack doesn't allow a web address in a display name.".to_string());
+    }
     Ok(name.to_string())
+}
+
+/// Whether a name contains something Slack treats as a web address: a scheme, `www.`, or a word
+/// ending in a common top-level domain (`example.com`).
+fn looks_like_link(name: &str) -> bool {
+    const TLDS: &[&str] = &[
+        "com", "net", "org", "io", "co", "dev", "app", "me", "ly", "gg", "xyz", "info", "biz", "ai", "us", "uk", "de", "fr", "tv", "link",
+        "site", "online", "page",
+    ];
+    let lower = name.to_lowercase();
+    if lower.contains("://") || lower.contains("www.") {
+        return true;
+    }
+    lower.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']' | ',' | '"' | '\'')).any(|word| {
+        let word = word.trim_end_matches(['.', '!', '?', ':', ';']).split(['/', '?', '#']).next().unwrap_or("");
+        match word.rsplit_once('.') {
+            Some((host, tld)) => {
+                !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.')) && TLDS.contains(&tld)
+            }
+            None => false,
+        }
+    })
+}
+
+/// Text a member wrote, made safe to show inside a message: Slack reads `<…>` as a link or
+/// mention and `&` as the start of an entity, so those three are escaped.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn strip_quotes(s: &str) -> &str {
@@ -500,13 +536,13 @@ fn unlabelled(target: &str) -> String {
 
 /// Member input quoted back inside inline code: plain, shortened, with nothing that could close
 /// the code span or be read as a mention by Slack.
-fn echo(s: &str) -> String {
+pub(crate) fn echo(s: &str) -> String {
     let plain: String = plain_text(s).chars().filter(|&c| c != '`').collect();
     let mut short: String = plain.chars().take(ECHO_CHARS).collect();
     if plain.chars().count() > ECHO_CHARS {
         short.push('…');
     }
-    short.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    escape(&short)
 }
 
 /// The subcommand within two edits of `word`, nearest first, for "did you mean".
@@ -616,10 +652,38 @@ mod tests {
     fn add_undoes_slack_escaping_in_the_name() {
         assert_eq!(ok("add :x: Tom &amp; Jerry"), add("x", "Tom & Jerry"));
         assert_eq!(ok("add :x: 1 &lt; 2"), add("x", "1 < 2"));
-        assert_eq!(ok("add :x: Away at <http://example.com|example.com>"), add("x", "Away at example.com"));
+        assert_eq!(ok("add :x: Away at <http://example.com|the beach>"), add("x", "Away at the beach"));
         assert_eq!(ok("add :x: <mailto:a@b.c|a@b.c>"), add("x", "a@b.c"));
         assert_eq!(ok("add :x: ping <!here>"), add("x", "ping @here"));
         assert_eq!(ok("add :x: &amp;lt;"), add("x", "&lt;"));
+    }
+
+    /// Regression (issue 11): names Slack refuses at `users.profile.set` were accepted here and
+    /// then failed the whole swap, photo included.
+    #[test]
+    fn names_slack_refuses_are_refused_at_add() {
+        let at = ParseError::BadName { reason: "Slack doesn't allow a display name that starts with `@`.".into() };
+        assert_eq!(err("add :x: @ada"), at);
+        assert_eq!(err("add :x: <!here>"), at);
+        assert_eq!(err("add :x: <!channel> is out"), at);
+        let link = ParseError::BadName { reason: "Slack doesn't allow a web address in a display name.".into() };
+        assert_eq!(err("add :x: <https://evil.example>"), link);
+        assert_eq!(err("add :x: see http://x.test/a"), link);
+        assert_eq!(err("add :x: Away at <http://example.com|example.com>"), link);
+        assert_eq!(err("add :x: www.ada"), link);
+        assert_eq!(err("add :x: Ada (ada.dev)"), link);
+        assert_eq!(err("add :x: Ada at example.com."), link);
+        // Look-alikes stay allowed.
+        assert_eq!(ok("add :x: Ada. Out"), add("x", "Ada. Out"));
+        assert_eq!(ok("add :x: v1.2 rollout"), add("x", "v1.2 rollout"));
+        assert_eq!(ok("add :x: Ada @ lunch"), add("x", "Ada @ lunch"));
+        assert_eq!(ok("add :x: ping <!here>"), add("x", "ping @here"));
+        assert_eq!(ok("add :x: J.R.R. Tolkien"), add("x", "J.R.R. Tolkien"));
+    }
+
+    #[test]
+    fn escape_defuses_mentions_and_links() {
+        assert_eq!(escape("<!here> & <https://x|y>"), "&lt;!here&gt; &amp; &lt;https://x|y&gt;");
     }
 
     #[test]

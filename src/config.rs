@@ -67,6 +67,7 @@ struct FileStorage {
 struct FileMetrics {
     listen: Option<String>,
     allow_remote: bool,
+    allowed_hosts: Vec<String>,
     csv: Option<PathBuf>,
 }
 
@@ -138,6 +139,8 @@ pub struct OauthConfig {
 pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
     pub allow_remote: bool,
+    /// Host names (besides `localhost` and the listen address) the listener answers to.
+    pub allowed_hosts: Vec<String>,
     pub csv: Option<PathBuf>,
 }
 
@@ -327,7 +330,12 @@ impl Config {
             db_path: f.storage.path.unwrap_or_else(|| PathBuf::from("statusinator.db")),
             limits,
             images,
-            metrics: MetricsConfig { listen, allow_remote: f.metrics.allow_remote, csv: f.metrics.csv },
+            metrics: MetricsConfig {
+                listen,
+                allow_remote: f.metrics.allow_remote,
+                allowed_hosts: f.metrics.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
+                csv: f.metrics.csv,
+            },
             schedule: f.schedule,
         })
     }

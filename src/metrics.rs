@@ -213,6 +213,42 @@ pub fn render(ctx: &Context) -> String {
     out
 }
 
+/// Which `Host` headers the listener answers. A web page the member opens could otherwise make
+/// their browser read `/metrics` through DNS rebinding (a name of the attacker's that resolves to
+/// 127.0.0.1): a rebinding always carries the attacker's name, never `localhost` or an IP.
+#[derive(Debug, Clone)]
+pub struct HostCheck {
+    listen: Option<std::net::IpAddr>,
+    names: Vec<String>,
+}
+
+impl HostCheck {
+    pub fn new(cfg: &crate::config::MetricsConfig) -> HostCheck {
+        HostCheck { listen: cfg.listen.map(|a| a.ip()), names: cfg.allowed_hosts.clone() }
+    }
+
+    /// `host` is the header's value (`name`, `name:port`, `[v6]:port`). A request without one
+    /// (HTTP/1.0 tools) is answered: browsers always send it.
+    pub fn allows(&self, host: Option<&str>) -> bool {
+        let Some(host) = host else { return true };
+        let host = host.trim().to_ascii_lowercase();
+        let name = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host.as_str(), |(n, _)| n),
+        };
+        let name = name.trim_end_matches('.');
+        if name == "localhost" || self.names.iter().any(|n| n == name) {
+            return true;
+        }
+        match (name.parse::<std::net::IpAddr>(), self.listen) {
+            (Ok(ip), Some(listen)) if listen.is_unspecified() => ip.is_loopback() || !ip.is_unspecified(),
+            (Ok(ip), Some(listen)) => ip == listen || (listen.is_loopback() && ip.is_loopback()),
+            (Ok(ip), None) => ip.is_loopback(),
+            (Err(_), _) => false,
+        }
+    }
+}
+
 /// Serves `/` (the dashboard), `/metrics`, `/healthz` until shutdown.
 pub async fn serve(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
     use axum::http::StatusCode;
@@ -260,6 +296,20 @@ pub async fn serve(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
                 }
             }),
         );
+    let hosts = Arc::new(HostCheck::new(&ctx.config.metrics));
+    let app = app.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let hosts = hosts.clone();
+        async move {
+            use axum::response::IntoResponse as _;
+            let host = req.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
+            if hosts.allows(host.as_deref()) {
+                next.run(req).await
+            } else {
+                tracing::warn!(host = host.as_deref().unwrap_or(""), "refused a metrics request for an unknown Host");
+                (StatusCode::MISDIRECTED_REQUEST, "unknown Host: add it to [metrics] allowed_hosts to serve it\n").into_response()
+            }
+        }
+    }));
     let shutdown = ctx.shutdown.clone();
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await {
         tracing::error!(error = %e, "metrics server failed");
@@ -303,4 +353,34 @@ pub fn append_csv(ctx: &Context, path: &std::path::Path) -> std::io::Result<()> 
         writeln!(f, "{name},{ts},{v},{units}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HostCheck;
+
+    fn check(listen: &str, names: &[&str]) -> HostCheck {
+        HostCheck { listen: Some(listen.parse().unwrap()), names: names.iter().map(|s| s.to_string()).collect() }
+    }
+
+    /// Regression (issue 11): the listener answered any Host, so DNS rebinding let a web page
+    /// read /metrics.
+    #[test]
+    fn only_localhost_ips_and_named_hosts_are_answered() {
+        let c = check("127.0.0.1", &[]);
+        for ok in ["127.0.0.1:9464", "localhost:9464", "LOCALHOST", "localhost.", "[::1]:9464", "127.0.0.1"] {
+            assert!(c.allows(Some(ok)), "{ok}");
+        }
+        assert!(c.allows(None));
+        for bad in ["evil.example:9464", "evil.example", "127.0.0.1.nip.io:9464", "10.0.0.5:9464", "", "localhost.evil.example"] {
+            assert!(!c.allows(Some(bad)), "{bad}");
+        }
+        let remote = check("0.0.0.0", &["pi.local"]);
+        assert!(remote.allows(Some("192.168.1.20:9464")));
+        assert!(remote.allows(Some("pi.local:9464")));
+        assert!(!remote.allows(Some("rebind.example:9464")));
+        let fixed = check("192.168.1.20", &[]);
+        assert!(fixed.allows(Some("192.168.1.20:9464")));
+        assert!(!fixed.allows(Some("192.168.1.21:9464")));
+    }
 }

@@ -357,7 +357,9 @@ pub async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> Result<St
     let fresh = format!("Run `{cmd} connect` for a fresh link.");
     let (code, state) = match parse_pasted(pasted) {
         Pasted::Code { code, state } => (code, state),
-        Pasted::Denied(e) => return Err(format!("Slack says access was not granted (`{e}`), so nothing changed. {fresh}")),
+        Pasted::Denied(e) => {
+            return Err(format!("Slack says access was not granted (`{}`), so nothing changed. {fresh}", crate::command::echo(&e)))
+        }
         Pasted::Invalid => {
             return Err(format!(
                 "That doesn't look like the address your browser landed on, or a code. Send the whole address (it contains `code=`), like `{cmd} connect https://…?code=…&state=…`."
@@ -407,6 +409,7 @@ pub async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> Result<St
         Ok(g) => g,
         Err(ApiError::Slack(e)) => {
             tracing::warn!(member, error = %e, "oauth.v2.access refused the code");
+            let e = crate::command::echo(&e);
             return Err(format!("Slack refused that code (`{e}`). {fresh} Then paste the address right after approving."));
         }
         Err(e) => {

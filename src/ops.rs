@@ -76,9 +76,9 @@ pub fn export(config: &Config, user: Option<&str>) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text = read_at_most(file, MAX_IMPORT_BYTES)?;
     let records: Vec<PresetRecord> =
-        serde_json::from_str(&text).with_context(|| format!("{} is not a presets JSON array", file.display()))?;
+        serde_json::from_slice(&text).with_context(|| format!("{} is not a presets JSON array", file.display()))?;
     let store = crate::app::open_store(config)?;
     let emoji = crate::emoji::EmojiCache::new(store.clone());
     let base = file.parent().unwrap_or(Path::new("."));
@@ -96,6 +96,23 @@ pub async fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
     store.flush().await?;
     println!("imported {ok} preset(s){}", if bad > 0 { format!(", skipped {bad}") } else { String::new() });
     Ok(if bad > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// The largest presets file `import` reads: an export of hundreds of presets with photos
+/// (about 70 KB each as base64) fits many times over.
+const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
+
+/// Reads `path`, but never more than `max` bytes: a device or a huge file is refused after
+/// `max + 1` bytes instead of being read to the end first.
+fn read_at_most(path: &Path, max: usize) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    f.take(max as u64 + 1).read_to_end(&mut out).with_context(|| format!("reading {}", path.display()))?;
+    if out.len() > max {
+        anyhow::bail!("{} is larger than {} MB, the most I read", path.display(), max / (1024 * 1024));
+    }
+    Ok(out)
 }
 
 async fn import_one(
@@ -117,7 +134,7 @@ async fn import_one(
         (Some(b64), _) => Some(base64::engine::general_purpose::STANDARD.decode(b64.trim()).context("photo_base64 is not base64")?),
         (None, Some(path)) => {
             let p = base.join(path);
-            Some(std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?)
+            Some(read_at_most(&p, limits.max_bytes)?)
         }
         (None, None) => None,
     };

@@ -29,20 +29,26 @@ fn sample(text: &str, name: &str, label: Option<(&str, &str)>) -> f64 {
         .sum()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn metrics_move_after_a_swap_and_health_follows_the_socket() {
-    let slack = FakeSlack::start().await;
+/// A connected single-user bot for U1 serving metrics on a free loopback port.
+async fn bot_with_metrics(slack: &FakeSlack) -> (Bot, u16) {
     let token = slack.add_member("U1", "Ada");
     let port = free_port();
     let bot = Bot::spawn(
-        &slack,
+        slack,
         BotOptions {
             user_token: Some(token),
             config_toml: Some(format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n")),
             ..Default::default()
         },
     );
-    assert!(bot.connected(&slack, secs(15)).await, "{}", bot.logs());
+    assert!(bot.connected(slack, secs(15)).await, "{}", bot.logs());
+    (bot, port)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_move_after_a_swap_and_health_follows_the_socket() {
+    let slack = FakeSlack::start().await;
+    let (bot, port) = bot_with_metrics(&slack).await;
     let base = format!("http://127.0.0.1:{port}");
     let mut ok = false;
     for _ in 0..100 {
@@ -112,4 +118,37 @@ fn remote_metrics_address_needs_allow_remote() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("metrics.listen") && err.contains("allow_remote"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// Regression (issue 11): the listener answered any `Host`, so a web page could read `/metrics`
+/// through DNS rebinding (its own name resolving to 127.0.0.1).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_for_a_foreign_host_name_is_refused() {
+    let slack = FakeSlack::start().await;
+    let (bot, port) = bot_with_metrics(&slack).await;
+    let client = reqwest::Client::new();
+    let fetch = |host: &'static str, path: &'static str| {
+        let client = client.clone();
+        async move {
+            let r = client.get(format!("http://127.0.0.1:{port}{path}")).header("Host", host).send().await.expect("request");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        }
+    };
+    let mut served = false;
+    for _ in 0..100 {
+        if fetch("localhost", "/healthz").await.0 == 200 {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(millis(100)).await;
+    }
+    assert!(served, "healthz never answered for localhost:\n{}", bot.logs());
+    for path in ["/metrics", "/", "/healthz"] {
+        let (status, body) = fetch("rebind.attacker.example", path).await;
+        assert_eq!(status, 421, "{path}: {body}");
+        assert!(!body.contains("statusinator_"), "{path} leaked metrics: {body}");
+    }
+    let (status, body) = fetch("127.0.0.1", "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("statusinator_"), "{body}");
 }

@@ -165,26 +165,9 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
     if cmd.is_admin() && !ctx.is_admin(member) {
         return Ok("Only the bot's admins can use that command.".into());
     }
-    let store = &ctx.store;
     let reply = match cmd {
         Command::Help => command::usage(usage_name),
-        Command::List => {
-            let presets = store.presets_of(member)?;
-            if presets.is_empty() {
-                format!("You have no presets yet. Add one with `{name} add :palm_tree: On vacation`.")
-            } else {
-                let mut out = String::from("Your presets:\n");
-                for p in presets {
-                    out.push_str(&format!(
-                        "• :{}: → {}{}\n",
-                        p.emoji,
-                        p.name.as_deref().map(|n| format!("*{n}*")).unwrap_or_else(|| "_your own name_".into()),
-                        if p.photo.is_some() { " (with photo)" } else { "" }
-                    ));
-                }
-                out
-            }
-        }
+        Command::List => list_text(ctx, member)?,
         Command::Add { emoji, name: display } => {
             let emoji = match super::presets::resolve_emoji(ctx, &emoji) {
                 Ok(e) => e,
@@ -201,7 +184,7 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
             } else {
                 format!("\nI can't change your profile yet: run `{name} connect` first.")
             };
-            format!("Saved: when your status is :{emoji}: your display name becomes *{display}*.{hint}")
+            format!("Saved: when your status is :{emoji}: your display name becomes *{}*.{hint}", command::escape(&display))
         }
         Command::Photo { emoji } => {
             let emoji = match super::presets::resolve_emoji(ctx, &emoji) {
@@ -265,6 +248,38 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
         }
     };
     Ok(reply)
+}
+
+/// The longest `list` reply: Slack cuts a message's text at 40,000 characters and a long one is
+/// hard to read anyway; past this the rest is summarised and the Home tab named.
+const MAX_LIST_CHARS: usize = 4_000;
+
+fn list_text(ctx: &Context, member: &str) -> anyhow::Result<String> {
+    let name = &ctx.config.command;
+    let presets = ctx.store.presets_of(member)?;
+    if presets.is_empty() {
+        return Ok(format!("You have no presets yet. Add one with `{name} add :palm_tree: On vacation`."));
+    }
+    let mut out = String::from("Your presets:\n");
+    for (shown, p) in presets.iter().enumerate() {
+        let line = format!(
+            "• :{}: → {}{}\n",
+            p.emoji,
+            p.name.as_deref().map(|n| format!("*{}*", command::escape(n))).unwrap_or_else(|| "_your own name_".into()),
+            if p.photo.is_some() { " (with photo)" } else { "" }
+        );
+        // Room is kept for the summary line, so the whole reply stays within the limit.
+        if out.chars().count() + line.chars().count() > MAX_LIST_CHARS - 200 {
+            let rest = presets.len() - shown;
+            out.push_str(&format!(
+                "…and {rest} more ({} in all): too many for one message. My App Home tab shows your presets with Edit and Delete.",
+                presets.len()
+            ));
+            break;
+        }
+        out.push_str(&line);
+    }
+    Ok(out)
 }
 
 fn refresh_home(ctx: &Arc<Context>, member: &str) {

@@ -312,9 +312,18 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
         // The spend (and the baseline captured above) reach the disk before Slack sees the
         // call: a crash loop must not forget calls already made and go over Slack's limits.
         store.flush().await?;
-        if let Err(e) = ctx.slack.set_display_name(&token, &name).await {
-            on_auth_failure(ctx, member, &e);
-            return Ok(classify(&e, job.attempts));
+        match ctx.slack.set_display_name(&token, &name).await {
+            Ok(()) => {}
+            // Slack will never take this name: the photo still goes on, and the member hears why.
+            Err(ApiError::Slack(code)) if matches!(op, NameOp::Set(_)) && is_name_refusal(&code) => {
+                let emoji = preset.as_ref().map(|p| p.emoji.clone()).unwrap_or_default();
+                name_refused(ctx, job, &emoji, &name, &code).await?;
+                return finish_photo(ctx, job, &token, preset.as_ref(), photo_op).await;
+            }
+            Err(e) => {
+                on_auth_failure(ctx, member, &e);
+                return Ok(classify(&e, job.attempts));
+            }
         }
         let restored = matches!(op, NameOp::Restore(_));
         store.update_member(member, |m| {
@@ -326,6 +335,19 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
         })?;
     }
 
+    finish_photo(ctx, job, &token, preset.as_ref(), photo_op).await
+}
+
+/// The photo half of a job, after the name (if any) is on the profile or refused.
+async fn finish_photo(
+    ctx: &Context,
+    job: &Job,
+    token: &Secret,
+    preset: Option<&crate::store::Preset>,
+    photo_op: Option<PhotoOp>,
+) -> anyhow::Result<Outcome> {
+    let member = job.member.as_str();
+    let store = &ctx.store;
     if let Some(op) = photo_op {
         budget::spend(store, &budget::profile_key(member), 1)?;
         let result = match &op {
@@ -352,11 +374,11 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
                     })?;
                 }
                 store.flush().await?;
-                ctx.slack.set_photo(&token, bytes, mime).await
+                ctx.slack.set_photo(token, bytes, mime).await
             }
             PhotoOp::Delete => {
                 store.flush().await?;
-                ctx.slack.form("users.deletePhoto", &token, &[]).await.map(|_| ())
+                ctx.slack.form("users.deletePhoto", token, &[]).await.map(|_| ())
             }
         };
         if let Err(e) = result {
@@ -391,6 +413,50 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
         })?;
     }
     Ok(Outcome::Done)
+}
+
+/// Codes `users.profile.set` answers when it will never take this display name (Slack's list,
+/// plus what Enterprise Grid and SSO-managed names answer).
+fn is_name_refusal(code: &str) -> bool {
+    matches!(
+        code,
+        "invalid_starts_with_at"
+            | "name_not_allowed"
+            | "reserved_name"
+            | "too_long"
+            | "not_allowed"
+            | "profile_set_failed"
+            | "partial_profile_set_failed"
+    ) || code.starts_with("invalid_name")
+}
+
+/// Slack refused the preset's name: record it (so `status` shows it) and tell the member once
+/// per refused name, in words they can act on.
+async fn name_refused(ctx: &Context, job: &Job, emoji: &str, name: &str, code: &str) -> anyhow::Result<()> {
+    tracing::warn!(code, "Slack refused the preset's display name; applying the photo anyway");
+    crate::metrics::global().swaps.inc("name_refused");
+    ctx.store.dead_letter(job, &format!("Slack refused the name of :{emoji}: ({code})"))?;
+    let before = ctx.store.member(&job.member)?.refused_name;
+    if before.as_deref() == Some(name) {
+        return Ok(());
+    }
+    ctx.store.update_member(&job.member, |m| m.refused_name = Some(name.to_string()))?;
+    let why = match code {
+        "invalid_starts_with_at" => "a display name can't start with `@`",
+        "name_not_allowed" => "a display name can't contain a web address",
+        "reserved_name" => "that name is reserved",
+        "too_long" => "that name is too long",
+        _ => "your workspace doesn't let apps change your display name, or doesn't allow that one",
+    };
+    let cmd = &ctx.config.command;
+    let text = format!(
+        ":warning: Slack refused the display name of your :{emoji}: preset, *{}* (`{code}`): {why}. Its photo (if any) is applied; change the name with `{cmd} add :{emoji}: New name`.",
+        crate::command::escape(name)
+    );
+    if let Err(e) = ctx.slack.post_message(&job.member, &text, None).await {
+        tracing::warn!(error = %e, "could not tell the member about the refused name");
+    }
+    Ok(())
 }
 
 /// What to write, given the desired name/photo (None = the member's own).

@@ -96,6 +96,10 @@ pub struct MemberState {
     /// A permanent failure was already told to the member; do not repeat it.
     #[serde(default)]
     pub failure_notified: bool,
+    /// The preset name Slack last refused (`invalid_starts_with_at`, `name_not_allowed`, …), so the
+    /// member hears about it once, not at every swap.
+    #[serde(default)]
+    pub refused_name: Option<String>,
     /// Window start of the last "slow down" notice for commands.
     #[serde(default)]
     pub last_limit_notice_ms: u64,
