@@ -68,9 +68,27 @@ async fn setup(slack: &FakeSlack) -> Bot {
     bot
 }
 
+/// [`setup`], and the next fetch of `what` (a fake fault key) redirected to a [`Trap`].
+async fn setup_redirecting(slack: &FakeSlack, what: &str) -> (Bot, Trap) {
+    let bot = setup(slack).await;
+    let trap = Trap::start().await;
+    slack.fail_next(what, Fault::Redirect(trap.url.clone()));
+    (bot, trap)
+}
+
 async fn wait_name(slack: &FakeSlack, bot: &Bot, name: &str) {
     let ok = slack.wait_until(secs(20), |s| s.member_profile(MEMBER)["display_name"] == name).await;
     assert!(ok, "display name never became {name:?}: {}\n{}", slack.member_profile(MEMBER), bot.logs());
+}
+
+/// Sends a PNG by DM as the :palm_tree: photo and returns the bot's reply.
+async fn dm_photo(slack: &FakeSlack, bot: &Bot, png: Vec<u8>) -> String {
+    let before = slack.bot_texts(MEMBER).len();
+    let file = slack.add_file(png, "photo.png", "image/png");
+    slack.dm(MEMBER, ":palm_tree:", vec![file]).await;
+    let got = slack.wait_until(secs(20), |s| s.bot_texts(MEMBER).len() > before).await;
+    assert!(got, "no reply to the photo:\n{}", bot.logs());
+    slack.bot_texts(MEMBER)[before].clone()
 }
 
 /// Peak resident memory of a process, from /proc/<pid>/status (VmHWM), in KiB.
@@ -83,16 +101,8 @@ fn peak_rss_kib(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dm_photo_whose_file_link_redirects_off_slack_is_refused_and_nothing_is_fetched_or_saved() {
     let slack = FakeSlack::start().await;
-    let bot = setup(&slack).await;
-    let trap = Trap::start().await;
-
-    slack.fail_next("files.download", Fault::Redirect(trap.url.clone()));
-    let before = slack.bot_texts(MEMBER).len();
-    let file = slack.add_file(test_png(300, 300, "beach"), "beach.png", "image/png");
-    slack.dm(MEMBER, ":palm_tree:", vec![file]).await;
-    let got = slack.wait_until(secs(20), |s| s.bot_texts(MEMBER).len() > before).await;
-    assert!(got, "no reply to the photo:\n{}", bot.logs());
-    let reply = slack.bot_texts(MEMBER)[before].clone();
+    let (bot, trap) = setup_redirecting(&slack, "files.download").await;
+    let reply = dm_photo(&slack, &bot, test_png(300, 300, "beach")).await;
 
     assert_eq!(trap.hits(), 0, "the bot connected to a listener outside the allow-list; reply {reply:?}\n{}", bot.logs());
     assert!(reply.contains("couldn't download") && reply.contains("not one of Slack's hosts"), "{reply:?}");
@@ -102,12 +112,25 @@ async fn a_dm_photo_whose_file_link_redirects_off_slack_is_refused_and_nothing_i
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_baseline_avatar_that_redirects_off_slack_is_not_followed_and_the_swap_goes_on() {
+async fn a_redirect_that_stays_on_the_allowed_origin_is_followed_with_the_token() {
     let slack = FakeSlack::start().await;
     let bot = setup(&slack).await;
-    let trap = Trap::start().await;
+    let real = slack.add_file(test_png(300, 300, "beach"), "beach.png", "image/png");
+    let moved_to = format!("{}/files/{real}/beach.png", slack.origin());
 
-    slack.fail_next("avatar.download", Fault::Redirect(trap.url.clone()));
+    slack.fail_next("files.download", Fault::Redirect(moved_to));
+    let reply = dm_photo(&slack, &bot, test_png(8, 8, "stub")).await;
+
+    assert!(reply.contains("Saved the photo"), "{reply:?}\n{}", bot.logs());
+    let fetches = slack.fetches();
+    let hop = fetches.iter().find(|f| f.path.contains(&real)).unwrap_or_else(|| panic!("redirect not followed: {fetches:?}"));
+    assert_eq!(hop.token.as_deref(), Some(BOT_TOKEN), "{fetches:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_baseline_avatar_that_redirects_off_slack_is_not_followed_and_the_swap_goes_on() {
+    let slack = FakeSlack::start().await;
+    let (bot, trap) = setup_redirecting(&slack, "avatar.download").await;
     slack.set_status(MEMBER, ":palm_tree:").await;
     wait_name(&slack, &bot, "On vacation").await;
 
@@ -118,10 +141,7 @@ async fn a_baseline_avatar_that_redirects_off_slack_is_not_followed_and_the_swap
 #[tokio::test(flavor = "multi_thread")]
 async fn a_response_url_that_redirects_is_not_followed() {
     let slack = FakeSlack::start().await;
-    let bot = setup(&slack).await;
-    let trap = Trap::start().await;
-
-    slack.fail_next("response_url", Fault::Redirect(trap.url.clone()));
+    let (bot, trap) = setup_redirecting(&slack, "response_url").await;
     let payload = json!({
         "token": "verification-token", "team_id": TEAM, "team_domain": TEAM_DOMAIN,
         "channel_id": "C1", "channel_name": "general", "user_id": MEMBER, "user_name": "u1",

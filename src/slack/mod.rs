@@ -469,6 +469,7 @@ fn without_url(e: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn downloads_only_from_slack_or_the_api_origin() {
@@ -488,5 +489,24 @@ mod tests {
         assert!(e.is_auth() && e.is_permanent());
         assert!(!ApiError::RateLimited { retry_after: None }.is_permanent());
         assert!(!ApiError::Slack("internal_error".into()).is_permanent());
+    }
+
+    #[test]
+    fn ok_false_without_an_error_code_is_retried_not_dead_lettered() {
+        for body in [json!({"ok": false}), json!({"ok": false, "error": ""}), json!({"ok": false, "error": 7}), json!({})] {
+            let e = check_ok(body.clone(), None).expect_err("not ok");
+            assert!(matches!(e, ApiError::Decode(_)) && !e.is_permanent(), "{body}: {e:?}");
+        }
+        let e = check_ok(json!({"ok": false, "error": "rate_limited"}), Some(Duration::from_secs(3))).expect_err("not ok");
+        assert!(matches!(e, ApiError::RateLimited { retry_after: Some(d) } if d.as_secs() == 3), "{e:?}");
+        assert!(matches!(check_ok(json!({"ok": false, "error": "invalid_auth"}), None), Err(ApiError::Slack(c)) if c == "invalid_auth"));
+    }
+
+    #[test]
+    fn a_cut_off_answer_is_retried_and_a_refused_redirect_is_not() {
+        let big = ApiError::AnswerTooLarge(MAX_ANSWER_BYTES);
+        assert!(!big.is_permanent());
+        assert_eq!(big.to_string(), "Slack's answer was larger than 8 MiB, so it was cut off");
+        assert!(ApiError::Redirect("x".into()).is_permanent());
     }
 }
