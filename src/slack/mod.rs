@@ -23,7 +23,7 @@ use types::*;
 /// The most a Web API answer may be. Real answers are far smaller: the biggest
 /// recorded fixture (a merged `chat.postMessage` sample) is 2.1 MB, and
 /// `emoji.list` takes about 100 bytes an emoji, some 5 MB for 50 000 custom emoji.
-pub const MAX_ANSWER_BYTES: usize = 8 << 20;
+pub(crate) const MAX_ANSWER_BYTES: usize = 8 << 20;
 
 /// How many redirects a download follows, each one checked like the first URL.
 const MAX_REDIRECTS: usize = 3;
@@ -52,11 +52,11 @@ pub enum ApiError {
     /// The download is larger than we accept.
     #[error("the file is larger than {0} bytes")]
     TooLarge(usize),
-    /// A Web API answer over [`MAX_ANSWER_BYTES`]: reading stopped there.
+    /// A Web API answer over the cap (`MAX_ANSWER_BYTES`): reading stopped there.
     #[error("Slack's answer was larger than {} MiB, so it was cut off", .0 >> 20)]
     AnswerTooLarge(usize),
     /// A redirect the bot does not follow: to a host outside the allow-list,
-    /// more than [`MAX_REDIRECTS`] hops, or from a response URL.
+    /// more than `MAX_REDIRECTS` hops, or from a response URL.
     #[error("did not follow a redirect: {0}")]
     Redirect(String),
 }
