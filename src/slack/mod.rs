@@ -1,19 +1,32 @@
 //! The Slack Web API client: form or JSON calls, multipart photo uploads and
 //! file downloads, with Slack's errors turned into [`ApiError`] so callers can
 //! branch on rate limits, auth failures and permanent errors.
+//!
+//! Nothing is followed blindly: the HTTP client follows no redirects, so
+//! [`SlackClient::download`] follows them by hand, checking every hop against
+//! the same allow-list, and a response URL's redirect is refused. Every body
+//! is read in chunks against a cap, so an oversized answer is cut off.
 
 pub mod events;
 pub mod types;
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, LOCATION, RETRY_AFTER};
 use serde_json::Value;
 use tracing::Instrument;
 use url::Url;
 
 use crate::secret::Secret;
 use types::*;
+
+/// The most a Web API answer may be. Real answers are far smaller: the biggest
+/// recorded fixture (a merged `chat.postMessage` sample) is 2.1 MB, and
+/// `emoji.list` takes about 100 bytes an emoji, some 5 MB for 50 000 custom emoji.
+pub(crate) const MAX_ANSWER_BYTES: usize = 8 << 20;
+
+/// How many redirects a download follows, each one checked like the first URL.
+const MAX_REDIRECTS: usize = 3;
 
 /// How a Web API call failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -39,6 +52,13 @@ pub enum ApiError {
     /// The download is larger than we accept.
     #[error("the file is larger than {0} bytes")]
     TooLarge(usize),
+    /// A Web API answer over the cap (`MAX_ANSWER_BYTES`): reading stopped there.
+    #[error("Slack's answer was larger than {} MiB, so it was cut off", .0 >> 20)]
+    AnswerTooLarge(usize),
+    /// A redirect the bot does not follow: to a host outside the allow-list,
+    /// more than `MAX_REDIRECTS` hops, or from a response URL.
+    #[error("did not follow a redirect: {0}")]
+    Redirect(String),
 }
 
 impl ApiError {
@@ -54,8 +74,8 @@ impl ApiError {
                 !matches!(e.as_str(), "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" | "ratelimited")
             }
             ApiError::Http(s) => (400..500).contains(s) && *s != 408 && *s != 429,
-            ApiError::ForbiddenUrl(_) | ApiError::TooLarge(_) => true,
-            ApiError::Decode(_) => false,
+            ApiError::ForbiddenUrl(_) | ApiError::TooLarge(_) | ApiError::Redirect(_) => true,
+            ApiError::Decode(_) | ApiError::AnswerTooLarge(_) => false,
             ApiError::RateLimited { .. } | ApiError::Transport(_) => false,
         }
     }
@@ -69,6 +89,8 @@ impl ApiError {
             ApiError::Decode(_) => "decode".into(),
             ApiError::ForbiddenUrl(_) => "forbidden_url".into(),
             ApiError::TooLarge(_) => "too_large".into(),
+            ApiError::AnswerTooLarge(_) => "answer_too_large".into(),
+            ApiError::Redirect(_) => "redirect".into(),
         }
     }
 }
@@ -104,7 +126,7 @@ impl SlackClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .pool_idle_timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(SlackClient { http, base, bot, app })
     }
@@ -181,20 +203,16 @@ impl SlackClient {
         if status == 429 {
             return Err(ApiError::RateLimited { retry_after });
         }
-        let body = resp.bytes().await.map_err(|e| ApiError::Transport(without_url(e)))?;
+        if resp.status().is_redirection() {
+            return Err(ApiError::Http(status));
+        }
+        let body = read_capped(resp, MAX_ANSWER_BYTES, ApiError::AnswerTooLarge(MAX_ANSWER_BYTES)).await?;
         let v: Value = match serde_json::from_slice(&body) {
             Ok(v) => v,
             Err(_) if status >= 400 => return Err(ApiError::Http(status)),
             Err(e) => return Err(ApiError::Decode(format!("not JSON ({e})"))),
         };
-        if v.get("ok").and_then(Value::as_bool) == Some(true) {
-            return Ok((status, v));
-        }
-        let err = v.get("error").and_then(Value::as_str).unwrap_or("unknown_error").to_string();
-        if err == "ratelimited" || err == "rate_limited" {
-            return Err(ApiError::RateLimited { retry_after });
-        }
-        Err(ApiError::Slack(err))
+        check_ok(v, retry_after).map(|v| (status, v))
     }
 
     /// `users.setPhoto` with the member's token: multipart field `image`.
@@ -218,19 +236,21 @@ impl SlackClient {
         u.scheme() == "https" && u.host_str().is_some_and(is_slack_host)
     }
 
+    /// The URL, parsed, if the bot may fetch it; otherwise [`ApiError::ForbiddenUrl`].
+    fn allowed(&self, url: &str) -> Result<Url, ApiError> {
+        match Url::parse(url) {
+            Ok(u) if self.may_download(url) => Ok(u),
+            _ => Err(ApiError::ForbiddenUrl(url.chars().take(80).collect())),
+        }
+    }
+
     /// Downloads a Slack-hosted file. `url_private` needs the bot token, and
     /// Slack answers a missing one with an HTML sign-in page, which we refuse.
     pub async fn download(&self, url: &str, with_bot_token: bool, max_bytes: usize) -> Result<Vec<u8>, ApiError> {
-        if !self.may_download(url) {
-            return Err(ApiError::ForbiddenUrl(url.chars().take(80).collect()));
-        }
+        let url = self.allowed(url)?;
         let span = tracing::info_span!("slack_download", status = tracing::field::Empty, bytes = tracing::field::Empty);
         async {
-            let mut req = self.http.get(url);
-            if with_bot_token {
-                req = req.header(AUTHORIZATION, format!("Bearer {}", self.bot.expose()));
-            }
-            let mut resp = req.send().await.map_err(|e| ApiError::Transport(without_url(e)))?;
+            let resp = self.get_following(url, with_bot_token).await?;
             let status = resp.status().as_u16();
             tracing::Span::current().record("status", status);
             if status == 429 {
@@ -250,21 +270,47 @@ impl SlackClient {
             if is_html {
                 return Err(ApiError::Decode("Slack sent a sign-in page instead of the file".into()));
             }
-            if resp.content_length().is_some_and(|n| n as usize > max_bytes) {
-                return Err(ApiError::TooLarge(max_bytes));
-            }
-            let mut out = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| ApiError::Transport(without_url(e)))? {
-                if out.len() + chunk.len() > max_bytes {
-                    return Err(ApiError::TooLarge(max_bytes));
-                }
-                out.extend_from_slice(&chunk);
-            }
+            let out = read_capped(resp, max_bytes, ApiError::TooLarge(max_bytes)).await?;
             tracing::Span::current().record("bytes", out.len());
             Ok(out)
         }
         .instrument(span)
         .await
+    }
+
+    /// GETs an allowed URL, following up to [`MAX_REDIRECTS`] redirects by hand.
+    /// Each hop must pass [`may_download`](Self::may_download) before it is
+    /// connected to; the bot token goes only to the first URL's origin, and
+    /// never again once a hop has left it.
+    async fn get_following(&self, mut url: Url, with_bot_token: bool) -> Result<reqwest::Response, ApiError> {
+        let origin = url.origin();
+        let mut send_token = with_bot_token;
+        let mut hops = 0;
+        loop {
+            send_token &= url.origin() == origin;
+            let mut req = self.http.get(url.clone());
+            if send_token {
+                req = req.header(AUTHORIZATION, format!("Bearer {}", self.bot.expose()));
+            }
+            let resp = req.send().await.map_err(|e| ApiError::Transport(without_url(e)))?;
+            if !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+                return Ok(resp);
+            }
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(ApiError::Redirect(format!("more than {MAX_REDIRECTS} redirects")));
+            }
+            let next = resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).and_then(|l| url.join(l).ok());
+            let Some(next) = next else {
+                return Err(ApiError::Redirect("a redirect without a usable Location".into()));
+            };
+            if !self.may_download(next.as_str()) {
+                let to = next.origin().ascii_serialization();
+                tracing::warn!(to = %to, "a download redirected outside Slack's hosts; not followed");
+                return Err(ApiError::Redirect(format!("the link led to {to}, which is not one of Slack's hosts")));
+            }
+            url = next;
+        }
     }
 
     // ---- typed calls ----
@@ -280,16 +326,18 @@ impl SlackClient {
         if resp.status().as_u16() == 429 {
             return Err(ApiError::RateLimited { retry_after: None });
         }
+        if resp.status().is_redirection() {
+            return Err(ApiError::Http(resp.status().as_u16()));
+        }
         let scopes = resp
             .headers()
             .get("x-oauth-scopes")
             .and_then(|v| v.to_str().ok())
             .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
             .unwrap_or_default();
-        let v: Value = resp.json().await.map_err(|e| ApiError::Decode(without_url(e)))?;
-        if v.get("ok").and_then(Value::as_bool) != Some(true) {
-            return Err(ApiError::Slack(v.get("error").and_then(Value::as_str).unwrap_or("unknown_error").into()));
-        }
+        let body = read_capped(resp, MAX_ANSWER_BYTES, ApiError::AnswerTooLarge(MAX_ANSWER_BYTES)).await?;
+        let v: Value = serde_json::from_slice(&body).map_err(|e| ApiError::Decode(format!("not JSON ({e})")))?;
+        let v = check_ok(v, None)?;
         let at = serde_json::from_value(v).map_err(|e| ApiError::Decode(e.to_string()))?;
         Ok((at, scopes))
     }
@@ -332,10 +380,11 @@ impl SlackClient {
 
     /// Posts a reply to a slash command's `response_url` (only Slack's hosts or the API origin).
     pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), ApiError> {
-        if !self.may_download(response_url) {
-            return Err(ApiError::ForbiddenUrl(response_url.chars().take(80).collect()));
+        let url = self.allowed(response_url)?;
+        let resp = self.http.post(url).json(body).send().await.map_err(|e| ApiError::Transport(without_url(e)))?;
+        if resp.status().is_redirection() {
+            return Err(ApiError::Redirect(format!("the response URL answered HTTP {}", resp.status().as_u16())));
         }
-        let resp = self.http.post(response_url).json(body).send().await.map_err(|e| ApiError::Transport(without_url(e)))?;
         if resp.status().is_success() {
             Ok(())
         } else {
@@ -382,6 +431,36 @@ impl SlackClient {
     }
 }
 
+/// Reads a body in chunks, giving up with `too_large` as soon as it passes
+/// `max` bytes (or says up front that it will), so memory stays bounded.
+async fn read_capped(mut resp: reqwest::Response, max: usize, too_large: ApiError) -> Result<Vec<u8>, ApiError> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large);
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| ApiError::Transport(without_url(e)))? {
+        if out.len() + chunk.len() > max {
+            return Err(too_large);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Slack's `ok` envelope: the answer itself, or the error it names. An
+/// `ok:false` without an error code says nothing permanent, so it is a
+/// (retried) [`ApiError::Decode`] like any other answer we cannot read.
+fn check_ok(v: Value, retry_after: Option<Duration>) -> Result<Value, ApiError> {
+    if v.get("ok").and_then(Value::as_bool) == Some(true) {
+        return Ok(v);
+    }
+    match v.get("error").and_then(Value::as_str) {
+        Some("ratelimited" | "rate_limited") => Err(ApiError::RateLimited { retry_after }),
+        Some(err) if !err.is_empty() => Err(ApiError::Slack(err.to_string())),
+        _ => Err(ApiError::Decode("Slack answered ok:false without an error code".into())),
+    }
+}
+
 /// reqwest errors print the URL; ours carry no secrets but keep logs short.
 fn without_url(e: reqwest::Error) -> String {
     e.without_url().to_string()
@@ -390,6 +469,7 @@ fn without_url(e: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn downloads_only_from_slack_or_the_api_origin() {
@@ -409,5 +489,24 @@ mod tests {
         assert!(e.is_auth() && e.is_permanent());
         assert!(!ApiError::RateLimited { retry_after: None }.is_permanent());
         assert!(!ApiError::Slack("internal_error".into()).is_permanent());
+    }
+
+    #[test]
+    fn ok_false_without_an_error_code_is_retried_not_dead_lettered() {
+        for body in [json!({"ok": false}), json!({"ok": false, "error": ""}), json!({"ok": false, "error": 7}), json!({})] {
+            let e = check_ok(body.clone(), None).expect_err("not ok");
+            assert!(matches!(e, ApiError::Decode(_)) && !e.is_permanent(), "{body}: {e:?}");
+        }
+        let e = check_ok(json!({"ok": false, "error": "rate_limited"}), Some(Duration::from_secs(3))).expect_err("not ok");
+        assert!(matches!(e, ApiError::RateLimited { retry_after: Some(d) } if d.as_secs() == 3), "{e:?}");
+        assert!(matches!(check_ok(json!({"ok": false, "error": "invalid_auth"}), None), Err(ApiError::Slack(c)) if c == "invalid_auth"));
+    }
+
+    #[test]
+    fn a_cut_off_answer_is_retried_and_a_refused_redirect_is_not() {
+        let big = ApiError::AnswerTooLarge(MAX_ANSWER_BYTES);
+        assert!(!big.is_permanent());
+        assert_eq!(big.to_string(), "Slack's answer was larger than 8 MiB, so it was cut off");
+        assert!(ApiError::Redirect("x".into()).is_permanent());
     }
 }

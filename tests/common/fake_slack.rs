@@ -62,6 +62,13 @@ pub enum Fault {
     Status(u16),
     /// Wait this long, then answer normally.
     Delay(Duration),
+    /// HTTP 302 with `Location: <url>` (for files, avatars and response URLs too).
+    Redirect(String),
+    /// HTTP 200, `application/json`, exactly this body (e.g. `{"ok":false}`).
+    Body(String),
+    /// HTTP 200, `application/json`, streamed without a Content-Length: `{"ok":true,`, then
+    /// spaces up to this many bytes in all, then `"pad":1}` (valid JSON of any size, never in memory).
+    HugeBody(usize),
 }
 
 /// One recorded Web API call.
@@ -420,7 +427,22 @@ fn fault_response(fault: Fault) -> Option<Response> {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Some((status, [(header::CONTENT_TYPE, "text/plain")], format!("fake slack: injected HTTP {code}")).into_response())
         }
+        Fault::Redirect(to) => Some((StatusCode::FOUND, [(header::LOCATION, to)]).into_response()),
+        Fault::Body(body) => Some((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()),
+        Fault::HugeBody(len) => Some(huge_json(len)),
     }
+}
+
+/// A streamed JSON answer of about `len` bytes (see [`Fault::HugeBody`]).
+fn huge_json(len: usize) -> Response {
+    static SPACES: [u8; 64 << 10] = [b' '; 64 << 10];
+    let chunks = len / SPACES.len();
+    let parts = std::iter::once(axum::body::Bytes::from_static(br#"{"ok":true,"#))
+        .chain((0..chunks).map(|_| axum::body::Bytes::from_static(&SPACES)))
+        .chain(std::iter::once(axum::body::Bytes::from_static(br#""pad":1}"#)))
+        .map(Ok::<_, io::Error>);
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(parts));
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 enum Who {

@@ -19,7 +19,9 @@
 //! * **Images and files**: member photos at `/avatars/<hash>.png` (and `<hash>_<size>.png`, shrunk),
 //!   no token needed; private files at `/files/<id>/<name>` only with the bot token (otherwise a 200
 //!   HTML sign-in page, like real Slack). Response URLs at `/response/<id>` record POSTs.
-//! * **Faults**: `fail_next(method, Fault::..)` (429 + Retry-After, ok:false, HTTP status, delay),
+//! * **Faults**: `fail_next(method, Fault::..)` (429 + Retry-After, ok:false, HTTP status, delay,
+//!   302 redirect, a raw body, a huge streamed body; keys are methods or `files.download`,
+//!   `avatar.download`, `response_url`),
 //!   `set_connections_open_error`, `set_silent` (connection stays open but never writes again: no
 //!   pongs), `drop_sockets` (TCP closed without close frame), `send_disconnect(reason)`,
 //!   `redeliver(id, attempt)`, optional enforcement of Slack's profile/photo rate limits.
