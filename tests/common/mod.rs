@@ -182,6 +182,24 @@ pub fn collect_text(v: &Value) -> String {
 // Running the real binary
 // ---------------------------------------------------------------------------------------------
 
+/// The command that starts the bot binary: this build's, or `STATUSINATOR_TEST_BIN` when set,
+/// run through `STATUSINATOR_TEST_RUNNER` when that is set too. CI points them at the aarch64
+/// cross build and `qemu-aarch64 -L /usr/aarch64-linux-gnu` (the Raspberry Pi check in `.ci/run`).
+pub fn bot_command() -> Command {
+    let bin =
+        std::env::var_os("STATUSINATOR_TEST_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_statusinator")));
+    let runner = std::env::var("STATUSINATOR_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(words).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
+    }
+}
+
 /// How to start the bot binary against a fake.
 #[derive(Clone, Debug, Default)]
 pub struct BotOptions {
@@ -236,7 +254,7 @@ impl Bot {
         let dir = self.dir.path();
         let out = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("stdout.log")).expect("stdout log");
         let err = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("stderr.log")).expect("stderr log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_statusinator"));
+        let mut cmd = bot_command();
         cmd.current_dir(dir).stdin(Stdio::null()).stdout(out).stderr(err);
         for (k, _) in std::env::vars() {
             if k.starts_with("SLACK_") || k.starts_with("STATUSINATOR_") || k == "RUST_LOG" {
@@ -385,7 +403,7 @@ impl Drop for Bot {
 /// `bot` (tokens, fake API URL, database) and returns (exit status, stdout, stderr). sled locks its
 /// database, so stop the bot first for commands that open it.
 pub fn run_command(bot: &Bot, args: &[&str]) -> (ExitStatus, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_statusinator"));
+    let mut cmd = bot_command();
     cmd.current_dir(bot.dir());
     for (k, _) in std::env::vars() {
         if k.starts_with("SLACK_") || k.starts_with("STATUSINATOR_") || k == "RUST_LOG" {
