@@ -45,6 +45,7 @@ pub fn command(text: &str) {
             assert!(!name.is_empty() && name.chars().count() <= MAX_DISPLAY_NAME_CHARS, "{name:?}");
             assert!(!name.chars().any(char::is_control), "{name:?}");
             assert_eq!(name.trim(), name, "{name:?}");
+            assert!(!name.starts_with('@') && !name.contains("://"), "a name Slack refuses: {name:?}");
         }
         Ok(Command::Photo { emoji } | Command::Remove { emoji }) => {
             assert!(!emoji.is_empty() && emoji.chars().count() <= MAX_EMOJI_TOKEN_CHARS, "{emoji:?}")

@@ -438,6 +438,8 @@ proptest! {
         prop_assume!(name.chars().count() <= MAX_DISPLAY_NAME_CHARS);
         // A name that is itself wrapped in quotes loses them; only unwrapped names round-trip.
         prop_assume!(!(name.starts_with('\'') && name.ends_with('\'') && name.len() > 1));
+        // Names Slack refuses (a leading `@`, a web address) are refused at `add`: their own tests.
+        prop_assume!(command::validate_display_name(&name).is_ok());
         let text = format!("{word}{gap}:{emoji}:{gap}{}{name}{}", quotes.0, quotes.1);
         let parsed = command::parse(&text);
         prop_assert_eq!(parsed, Ok(Command::Add { emoji: emoji.to_lowercase(), name: name.clone() }), "{}", text);
