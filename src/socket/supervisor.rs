@@ -303,22 +303,8 @@ mod tests {
     /// With paused time, failed opens are retried after growing delays.
     #[tokio::test(start_paused = true)]
     async fn failed_opens_back_off() {
-        let calls: Arc<Mutex<Vec<Instant>>> = Arc::default();
-        let c2 = calls.clone();
-        let opener: Opener = Arc::new(move || {
-            c2.lock().unwrap_or_else(|e| e.into_inner()).push(Instant::now());
-            Box::pin(async { Err(ApiError::Transport("refused".into())) })
-        });
-        let shutdown = Shutdown::new();
-        let handler: Handler = Arc::new(|_| Box::pin(async { super::super::AckDecision::Ack(None) }));
-        let sup = Supervisor {
-            opener,
-            handler,
-            status: Arc::default(),
-            desired: 1,
-            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(60)),
-            shutdown: shutdown.clone(),
-        };
+        let backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+        let (sup, calls, shutdown) = failing_supervisor(|| ApiError::Transport("refused".into()), Arc::default(), backoff);
         let task = tokio::spawn(sup.run());
         tokio::time::sleep(Duration::from_secs(200)).await;
         shutdown.trigger();
@@ -333,17 +319,26 @@ mod tests {
         assert!(gaps.iter().all(|g| *g <= Duration::from_secs(60)), "{gaps:?}");
     }
 
-    fn refusing_supervisor(status: Arc<SocketStatus>) -> (Supervisor, Arc<Mutex<Vec<Instant>>>, Shutdown) {
+    /// A supervisor whose every open fails with `error()`; the times it was asked to open.
+    fn failing_supervisor(
+        error: fn() -> ApiError,
+        status: Arc<SocketStatus>,
+        backoff: Backoff,
+    ) -> (Supervisor, Arc<Mutex<Vec<Instant>>>, Shutdown) {
         let calls: Arc<Mutex<Vec<Instant>>> = Arc::default();
         let c2 = calls.clone();
         let opener: Opener = Arc::new(move || {
             c2.lock().unwrap_or_else(|e| e.into_inner()).push(Instant::now());
-            Box::pin(async { Err(ApiError::Slack("invalid_auth".into())) })
+            Box::pin(async move { Err(error()) })
         });
         let shutdown = Shutdown::new();
         let handler: Handler = Arc::new(|_| Box::pin(async { super::super::AckDecision::Ack(None) }));
-        let sup = Supervisor { opener, handler, status, desired: 1, backoff: Backoff::default(), shutdown: shutdown.clone() };
+        let sup = Supervisor { opener, handler, status, desired: 1, backoff, shutdown: shutdown.clone() };
         (sup, calls, shutdown)
+    }
+
+    fn refusing_supervisor(status: Arc<SocketStatus>) -> (Supervisor, Arc<Mutex<Vec<Instant>>>, Shutdown) {
+        failing_supervisor(|| ApiError::Slack("invalid_auth".into()), status, Backoff::default())
     }
 
     /// Before anything has opened, a refused app token is a configuration error: stop at once.
@@ -381,16 +376,8 @@ mod tests {
     /// `ratelimited` on apps.connections.open waits at least Retry-After.
     #[tokio::test(start_paused = true)]
     async fn ratelimited_open_waits_as_asked() {
-        let calls: Arc<Mutex<Vec<Instant>>> = Arc::default();
-        let c2 = calls.clone();
-        let opener: Opener = Arc::new(move || {
-            c2.lock().unwrap_or_else(|e| e.into_inner()).push(Instant::now());
-            Box::pin(async { Err(ApiError::RateLimited { retry_after: Some(Duration::from_secs(42)) }) })
-        });
-        let shutdown = Shutdown::new();
-        let handler: Handler = Arc::new(|_| Box::pin(async { super::super::AckDecision::Ack(None) }));
-        let sup =
-            Supervisor { opener, handler, status: Arc::default(), desired: 1, backoff: Backoff::default(), shutdown: shutdown.clone() };
+        let limited = || ApiError::RateLimited { retry_after: Some(Duration::from_secs(42)) };
+        let (sup, calls, shutdown) = failing_supervisor(limited, Arc::default(), Backoff::default());
         let task = tokio::spawn(sup.run());
         tokio::time::sleep(Duration::from_secs(100)).await;
         shutdown.trigger();
