@@ -22,6 +22,10 @@ use statusinator::store::Store;
 
 /// Whatever `parse` says about a websocket frame, the rest of the envelope API copes with it.
 pub fn frame(text: &str) {
+    // What the connection acks an unparsable frame by: a short ASCII token, or nothing.
+    if let Some(id) = envelope::recover_envelope_id(text) {
+        assert!(!id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()), "{id:?} from {text}");
+    }
     if let Ok(Frame::Envelope(env)) = envelope::parse(text) {
         assert!(!env.envelope_id.is_empty(), "an envelope without an id was accepted: {text}");
         let _ = env.event_id();

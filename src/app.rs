@@ -13,7 +13,7 @@ use crate::secret::Secret;
 use crate::shutdown::Shutdown;
 use crate::slack::{ApiError, SlackClient};
 use crate::socket::backoff::Backoff;
-use crate::socket::supervisor::{Opener, Supervisor};
+use crate::socket::supervisor::{Opener, SocketError, Supervisor};
 use crate::store::{Store, TokenRecord, TokenSource};
 
 /// Sets the process umask so every file the database creates is 0600.
@@ -85,7 +85,14 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let _ = tokens.await;
     ctx.store.flush().await.context("flushing the database")?;
     tracing::info!("stopped cleanly");
-    result.map_err(Into::into)
+    result.map_err(|e| match e {
+        // Like a refused bot token: the configuration is wrong, so exit 2 with one sentence.
+        SocketError::AppTokenRefused { code } => ConfigError(format!(
+            "slack.app_token (SLACK_APP_TOKEN) was refused by Slack ({code}): it must be an app-level token (xapp-) of this app with the connections:write scope"
+        ))
+        .into(),
+        e => e.into(),
+    })
 }
 
 /// Who the bot is, and in single-user mode who owns the user token. Retries

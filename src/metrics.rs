@@ -178,7 +178,7 @@ pub fn render(ctx: &Context) -> String {
     for (k, v) in m.swaps.snapshot() {
         let _ = writeln!(out, "statusinator_swaps_total{{outcome=\"{}\"}} {v}", esc(&k));
     }
-    let gauges: [(&str, &str, &str, f64); 12] = [
+    let gauges: [(&str, &str, &str, f64); 14] = [
         (
             "statusinator_rate_limit_waits_total",
             "counter",
@@ -205,6 +205,18 @@ pub fn render(ctx: &Context) -> String {
             ctx.socket.connected.load(Ordering::Relaxed) as f64,
         ),
         ("statusinator_socket_acks_total", "counter", "Envelopes acked.", ctx.socket.acked.load(Ordering::Relaxed) as f64),
+        (
+            "statusinator_socket_frames_skipped_total",
+            "counter",
+            "Socket Mode frames skipped unread (too large, or not JSON serde reads).",
+            ctx.socket.skipped.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "statusinator_socket_app_token_refused",
+            "gauge",
+            "1 while apps.connections.open refuses the app token.",
+            f64::from(u8::from(ctx.socket.app_token_refused.load(Ordering::Relaxed))),
+        ),
         ("statusinator_database_bytes", "gauge", "Database size on disk.", ctx.store.size_on_disk() as f64),
     ];
     for (name, kind, help, v) in gauges {
@@ -285,7 +297,11 @@ pub async fn serve(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
                     let store = ctx.store.writable();
                     let body = format!(
                         "socket: {}\nstore: {}\n",
-                        if socket { "connected" } else { "down" },
+                        match (socket, ctx.socket.app_token_refused.load(Ordering::Relaxed)) {
+                            (true, _) => "connected",
+                            (false, true) => "down (Slack refuses the app token)",
+                            (false, false) => "down",
+                        },
                         if store { "writable" } else { "not writable" }
                     );
                     if socket && store {

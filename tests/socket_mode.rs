@@ -1,6 +1,7 @@
 //! The Socket Mode link end to end: the real binary against the fake Slack. Connect and ack,
 //! dedupe across redeliveries and restarts, refresh without a gap, reconnection after drops and
-//! silence, backoff, tolerance of garbage, `link_disabled`, graceful SIGTERM.
+//! silence, backoff, tolerance of garbage (large and undecodable frames are acked), `link_disabled`,
+//! a refused app token, graceful SIGTERM.
 //!
 //! Timing assertions are loose on purpose (the machine is shared): they check order and growth,
 //! not speed.
@@ -410,6 +411,71 @@ async fn malformed_and_unknown_frames_are_skipped_without_dropping_the_connectio
     expect_ack(&slack, &bot, &env, "slash help after the garbage").await;
 }
 
+/// A `slash_commands` frame for `help` carrying `pad` bytes in an extra field, with its
+/// `envelope_id` last (a tolerant scan must get past the payload to find it).
+fn padded_help(slack: &FakeSlack, envelope_id: &str, pad: usize) -> String {
+    let payload = json!({
+        "token": "verification-token", "team_id": TEAM, "channel_id": "C1", "user_id": "U1", "user_name": "u1",
+        "command": COMMAND, "text": "help", "api_app_id": APP_ID, "trigger_id": "1.2.3",
+        "response_url": slack.response_url("padded"), "padding": "x".repeat(pad)
+    });
+    format!(r#"{{"type":"slash_commands","accepts_response_payload":true,"payload":{payload},"envelope_id":"{envelope_id}"}}"#)
+}
+
+fn log_lines_with(bot: &Bot, needle: &str) -> usize {
+    bot.logs().lines().filter(|l| l.contains(needle)).count()
+}
+
+/// Regression (issue 11 item 5): a frame over 1 MiB dropped the connection unacked, so each of
+/// Slack's redeliveries dropped the next one. A 2 MiB frame is now handled; frames over the
+/// 4 MiB handled are acked by envelope_id and skipped, with one warning for the connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn large_frames_are_handled_and_oversized_ones_acked_and_skipped_with_one_warning() {
+    let slack = FakeSlack::start().await;
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let conn = slack.open_socket_ids()[0];
+
+    assert!(slack.send_raw(&padded_help(&slack, "big-2mib", 2 << 20)).await);
+    let ack = expect_ack(&slack, &bot, "big-2mib", "a 2 MiB slash command").await;
+    let reply = ack.payload.as_ref().map(collect_text).unwrap_or_default();
+    assert!(reply.contains("add"), "the 2 MiB command was not answered: {reply:?}");
+
+    let oversized: Vec<String> = (0..3).map(|i| format!("over-6mib-{i}")).collect();
+    for id in &oversized {
+        assert!(slack.send_raw(&padded_help(&slack, id, 6 << 20)).await, "socket gone before {id}");
+    }
+    for id in &oversized {
+        let ack = expect_ack(&slack, &bot, id, "a 6 MiB frame").await;
+        assert!(ack.payload.is_none(), "an oversized frame was handled: {ack:?}");
+        assert_eq!(ack.conn, conn);
+    }
+    let next = push_ignored(&slack).await;
+    assert_eq!(expect_ack(&slack, &bot, &next, "after the oversized frames").await.conn, conn);
+    assert_eq!(slack.open_socket_ids(), vec![conn], "the connection must stay up");
+    assert_eq!(slack.connections_opened(), 1);
+    assert_eq!(log_lines_with(&bot, "skipping a frame that cannot be read"), 1, "one warning, not one a frame:\n{}", bot.logs());
+}
+
+/// Regression (issue 11 item 6): JSON Slack allows but serde refuses (a lone `\ud800` escape) was
+/// never acked, so Slack redelivered it for ever. It is acked by envelope_id and skipped.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_frame_serde_refuses_is_acked_by_its_envelope_id() {
+    let slack = FakeSlack::start().await;
+    let bot = Bot::spawn(&slack, BotOptions::default());
+    ready(&slack, &bot).await;
+    let conn = slack.open_socket_ids()[0];
+
+    let lone = r#"{"type":"events_api","accepts_response_payload":false,"retry_attempt":0,"payload":{"type":"event_callback","event_id":"EvLone1","event":{"type":"message","channel":"DU1","channel_type":"im","user":"U1","text":"help \ud800"}},"envelope_id":"lone-surrogate-1"}"#;
+    assert!(slack.send_raw(lone).await);
+    let ack = expect_ack(&slack, &bot, "lone-surrogate-1", "a lone surrogate").await;
+    assert_eq!((ack.conn, ack.payload), (conn, None));
+    let next = push_ignored(&slack).await;
+    assert_eq!(expect_ack(&slack, &bot, &next, "after the lone surrogate").await.conn, conn);
+    assert_eq!(slack.open_socket_ids(), vec![conn]);
+    assert_eq!(dm_replies(&slack, "U1"), 0, "the body of an unreadable frame was acted on");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. link_disabled stops the bot
 // ---------------------------------------------------------------------------------------------
@@ -431,6 +497,54 @@ async fn link_disabled_stops_reconnecting_and_exits_with_a_clear_message() {
     let last = logs.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
     assert!(last.starts_with("statusinator:") && last.contains("link_disabled") && last.contains("Socket Mode"), "last line: {last:?}");
     assert!(!logs.contains("panicked"), "{logs}");
+}
+
+/// Regression (issue 11 item 8): a refused app token retried every 30 s for ever, while a refused
+/// bot token exits 2. At start-up it is a configuration error: exit 2 and one sentence.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_app_token_at_start_up_exits_2_with_one_sentence() {
+    let slack = FakeSlack::start().await;
+    slack.set_connections_open_error(Some("invalid_auth".into()));
+    let mut bot = Bot::spawn(&slack, BotOptions::default());
+    let status = bot.wait_exit(secs(30)).await.unwrap_or_else(|| panic!("the bot kept running:\n{}", bot.logs()));
+    assert_eq!(status.code(), Some(2), "{}", bot.logs());
+    assert_eq!(slack.calls_to("apps.connections.open").len(), 1, "it must not retry");
+    let logs = bot.logs();
+    let last = logs.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    assert!(
+        last.starts_with("statusinator: configuration error:") && last.contains("SLACK_APP_TOKEN") && last.contains("invalid_auth"),
+        "last line: {last:?}"
+    );
+    assert_eq!(last.matches(". ").count(), 0, "one sentence: {last:?}");
+    assert!(!logs.contains("panicked") && !logs.contains(APP_TOKEN), "{logs}");
+}
+
+/// Refused after the bot has been running: it keeps going, says so once (an error, and
+/// `/healthz`), and reconnects when Slack accepts the token again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_app_token_later_is_retried_and_reported_once() {
+    let slack = FakeSlack::start().await;
+    let port = free_port();
+    let mut bot =
+        Bot::spawn(&slack, BotOptions { config_toml: Some(format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n")), ..Default::default() });
+    ready(&slack, &bot).await;
+    slack.set_connections_open_error(Some("invalid_auth".into()));
+    slack.drop_sockets().await;
+    assert!(slack.wait_for_calls("apps.connections.open", 2, secs(30)).await.len() >= 2, "{}", bot.logs());
+    tokio::time::sleep(secs(3)).await;
+    assert!(bot.try_exit().is_none(), "the bot exited:\n{}", bot.logs());
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.expect("healthz");
+    assert_eq!(health.status().as_u16(), 503);
+    let body = health.text().await.unwrap_or_default();
+    assert!(body.contains("refuses the app token"), "{body}");
+    assert_eq!(log_lines_with(&bot, "refuses the app token (SLACK_APP_TOKEN)"), 1, "{}", bot.logs());
+
+    slack.set_connections_open_error(None);
+    assert!(slack.wait_for_sockets(1, secs(60)).await, "never reconnected:\n{}", bot.logs());
+    assert!(bot.wait_for_log("accepts the app token again", secs(10)).await, "{}", bot.logs());
+    assert_eq!(log_lines_with(&bot, "refuses the app token (SLACK_APP_TOKEN)"), 1, "{}", bot.logs());
+    let env = push_ignored(&slack).await;
+    expect_ack(&slack, &bot, &env, "after the token works again").await;
 }
 
 // ---------------------------------------------------------------------------------------------

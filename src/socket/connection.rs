@@ -6,6 +6,9 @@
 //! nothing (pong or frame) has arrived for [`DEAD_AFTER`]. When retired (a
 //! replacement is up, or shutdown) it keeps handling what arrives until its
 //! in-flight envelopes are acked and the line has gone quiet, then closes.
+//! A frame that cannot be parsed is acked by its `envelope_id` if one can be
+//! found, and skipped; the first of each kind on a connection is a warning,
+//! the rest are counted.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tracing::Instrument;
 use url::Url;
 
-use super::envelope::{self, Frame, Hello, MAX_FRAME_BYTES};
+use super::envelope::{self, Frame, FrameError, Hello, MAX_READ_BYTES};
 use super::{AckDecision, Handler, SocketStatus};
 
 pub const PING_EVERY: Duration = Duration::from_secs(5);
@@ -54,8 +57,9 @@ async fn connect(
         s => anyhow::bail!("refusing a {s}:// Socket Mode URL (only wss://, or ws:// on loopback)"),
     }
     let mut cfg = WebSocketConfig::default();
-    cfg.max_message_size = Some(MAX_FRAME_BYTES);
-    cfg.max_frame_size = Some(MAX_FRAME_BYTES);
+    // Above what `envelope::parse` handles, so an oversized frame reaches us and can be acked.
+    cfg.max_message_size = Some(MAX_READ_BYTES);
+    cfg.max_frame_size = Some(MAX_READ_BYTES);
     let connector = tokio_tungstenite::Connector::Rustls(tls_config()?);
     // Nagle off: an ack is one small frame that must leave now, not wait for the next frame
     // (with delayed ACKs that cost up to 40 ms an ack; Slack's deadline is 3 s).
@@ -144,6 +148,7 @@ async fn serve(
     let mut last_frame = Instant::now();
     let mut draining_since: Option<Instant> = if *retire.borrow() { Some(Instant::now()) } else { None };
     let mut result = Ok(());
+    let mut skipped = Skipped::default();
 
     loop {
         if let Some(since) = draining_since {
@@ -160,7 +165,7 @@ async fn serve(
                     Some(Err(e)) => { result = Err(anyhow::anyhow!("websocket error: {e}")); break; }
                     Some(Ok(Message::Text(text))) => {
                         last_frame = Instant::now();
-                        on_text(id, text.as_str(), &handler, status, events, &out_tx, &mut inflight, said_hello).await;
+                        on_text(id, text.as_str(), &handler, status, events, &out_tx, &mut inflight, said_hello, &mut skipped).await;
                     }
                     Some(Ok(Message::Ping(p))) => { let _ = out_tx.try_send(Message::Pong(p)); }
                     Some(Ok(Message::Pong(_))) => {}
@@ -198,6 +203,7 @@ async fn serve(
         }
     }
 
+    skipped.sum_up();
     // Acks still being decided are written before the close frame.
     let deadline = Instant::now() + DRAIN_MAX;
     while !inflight.is_empty() {
@@ -229,9 +235,10 @@ async fn on_text(
     out: &mpsc::Sender<Message>,
     inflight: &mut JoinSet<()>,
     said_hello: &mut bool,
+    skipped: &mut Skipped,
 ) {
     match envelope::parse(text) {
-        Err(e) => tracing::warn!(error = %e, bytes = text.len(), "skipping a malformed frame"),
+        Err(e) => skipped.skip(text, &e, out, status).await,
         Ok(Frame::Unknown(kind)) => tracing::warn!(kind, "skipping a frame of unknown type"),
         Ok(Frame::Hello(hello)) => {
             if !*said_hello {
@@ -269,6 +276,47 @@ async fn on_text(
                 }
                 .instrument(span),
             );
+        }
+    }
+}
+
+/// The frames one connection could not parse, by kind. The first of each kind is a warning and
+/// the rest are counted (summed up when the connection ends): a flood logs once, not per frame.
+#[derive(Debug, Default)]
+struct Skipped {
+    too_large: u64,
+    undecodable: u64,
+}
+
+impl Skipped {
+    /// Acks the frame by the `envelope_id` a tolerant scan finds (so Slack stops redelivering
+    /// it), skips its body, and logs it if it is the first of its kind here.
+    async fn skip(&mut self, text: &str, error: &FrameError, out: &mpsc::Sender<Message>, status: &SocketStatus) {
+        let envelope_id = envelope::recover_envelope_id(text);
+        let mut acked = false;
+        if let Some(id) = envelope_id {
+            acked = out.send(Message::Text(envelope::ack(id, None).into())).await.is_ok();
+            if acked {
+                status.acked.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        status.skipped.fetch_add(1, Ordering::Relaxed);
+        let count = match error {
+            FrameError::TooLarge { .. } => &mut self.too_large,
+            _ => &mut self.undecodable,
+        };
+        *count += 1;
+        let bytes = text.len();
+        if *count == 1 {
+            tracing::warn!(error = %error, bytes, envelope_id, acked, "skipping a frame that cannot be read (acked if it had an envelope_id); more like it on this connection are only counted");
+        } else {
+            tracing::debug!(error = %error, bytes, envelope_id, acked, "skipping another unreadable frame");
+        }
+    }
+
+    fn sum_up(&self) {
+        if self.too_large + self.undecodable > 1 {
+            tracing::warn!(too_large = self.too_large, undecodable = self.undecodable, "frames skipped on this connection");
         }
     }
 }

@@ -1,5 +1,8 @@
 //! Socket Mode frames: `hello`, `disconnect`, and envelopes of the three
 //! request types, parsed tolerantly. Anything else is [`Frame::Unknown`].
+//! A frame that cannot be parsed (over [`MAX_FRAME_BYTES`], or JSON serde
+//! refuses) still gives up its `envelope_id` to [`recover_envelope_id`], so it
+//! can be acked and Slack stops redelivering it.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -100,12 +103,26 @@ pub enum FrameError {
     NoType,
     #[error("envelope without envelope_id")]
     NoEnvelopeId,
+    #[error("frame of {bytes} bytes is over the {MAX_FRAME_BYTES} bytes handled")]
+    TooLarge { bytes: usize },
 }
 
-/// The largest frame we read; Slack's are a few KB, a multi-MB one is hostile.
-pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
+/// The largest frame handled. Slack documents no limit; its payloads are a few KB, and the
+/// largest it makes (a message with 50 blocks and 40,000 characters, a modal's state, a long
+/// profile) a few hundred KB. A parsed frame takes about its own size again in memory (more for
+/// JSON of tiny numbers), so this bounds what one envelope holds while it is handled.
+pub const MAX_FRAME_BYTES: usize = 4 << 20;
+
+/// The largest websocket message read at all: above [`MAX_FRAME_BYTES`], so a frame between the
+/// two is read (buffered once, for a moment), acked by its `envelope_id` and skipped instead of
+/// dropping the connection. A message beyond this one ends the connection in the websocket
+/// library, before its bytes are ours.
+pub const MAX_READ_BYTES: usize = 16 << 20;
 
 pub fn parse(text: &str) -> Result<Frame, FrameError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::TooLarge { bytes: text.len() });
+    }
     let raw: RawFrame = serde_json::from_str(text)?;
     let kind = raw.kind.clone().ok_or(FrameError::NoType)?;
     let envelope = |k: EnvelopeKind, raw: RawFrame| -> Result<Frame, FrameError> {
@@ -144,6 +161,71 @@ pub fn ack(envelope_id: &str, payload: Option<&Value>) -> String {
     }
 }
 
+/// The longest envelope id [`recover_envelope_id`] accepts (Slack's are 36-character UUIDs).
+const MAX_ENVELOPE_ID: usize = 128;
+
+/// The top-level `envelope_id` of a frame [`parse`] refused, found by a scan that follows only
+/// strings and nesting (so it takes any size, any depth and escapes serde rejects, such as a lone
+/// `\ud800`). Only a short ASCII token (letters, digits, `-`, `_`, `.`) counts; otherwise None.
+pub fn recover_envelope_id(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'"' => {
+                let end = string_end(b, i + 1)?;
+                if depth == 1 && &b[i + 1..end] == b"envelope_id" {
+                    if let Some(id) = string_value_after(text, end + 1) {
+                        return Some(id);
+                    }
+                }
+                i = end;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The index of the quote closing a string whose contents start at `from`.
+fn string_end(b: &[u8], from: usize) -> Option<usize> {
+    let mut j = from;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return Some(j),
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// After a key: `: "token"` with optional white space; the token if it is a plausible id.
+fn string_value_after(text: &str, from: usize) -> Option<&str> {
+    let b = text.as_bytes();
+    let skip_ws = |mut j: usize| {
+        while b.get(j).is_some_and(u8::is_ascii_whitespace) {
+            j += 1;
+        }
+        j
+    };
+    let colon = skip_ws(from);
+    if b.get(colon) != Some(&b':') {
+        return None;
+    }
+    let quote = skip_ws(colon + 1);
+    if b.get(quote) != Some(&b'"') {
+        return None;
+    }
+    let start = quote + 1;
+    let len = b[start..].iter().take(MAX_ENVELOPE_ID + 1).take_while(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c)).count();
+    (len > 0 && len <= MAX_ENVELOPE_ID && b.get(start + len) == Some(&b'"')).then(|| text.get(start..start + len)).flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +257,46 @@ mod tests {
         assert!(parse(r#"{"type":"events_api"}"#).is_err());
         assert_eq!(parse(r#"{"type":"mystery"}"#).unwrap(), Frame::Unknown("mystery".into()));
         assert_eq!(parse(r#"{"type":"disconnect","reason":"warning"}"#).unwrap(), Frame::Disconnect { reason: "warning".into() });
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_but_their_id_is_recovered() {
+        let pad = "x".repeat(MAX_FRAME_BYTES);
+        let text = format!(r#"{{"type":"events_api","payload":{{"event":{{"text":"{pad}"}}}},"envelope_id":"big-1"}}"#);
+        assert!(matches!(parse(&text), Err(FrameError::TooLarge { bytes }) if bytes == text.len()));
+        assert_eq!(recover_envelope_id(&text), Some("big-1"));
+        let just_fits = format!(r#"{{"envelope_id":"e2","type":"events_api","payload":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES - 60));
+        assert!(matches!(parse(&just_fits), Ok(Frame::Envelope(_))));
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_refused_by_serde_but_its_id_is_recovered() {
+        let text = r#"{"envelope_id":"lone-1","type":"events_api","payload":{"event":{"text":"\ud800"}}}"#;
+        assert!(matches!(parse(text), Err(FrameError::Json(_))));
+        assert_eq!(recover_envelope_id(text), Some("lone-1"));
+    }
+
+    #[test]
+    fn recovery_takes_only_the_top_level_id_and_plausible_tokens() {
+        // Nested ids, ids inside strings and escaped quotes do not count; the top-level one does.
+        let nested = r#"{"payload":{"envelope_id":"inner","t":"\"envelope_id\":\"str\"","\\":1},"envelope_id" : "outer-1"}"#;
+        assert_eq!(recover_envelope_id(nested), Some("outer-1"));
+        for none in [
+            r#"{"payload":{"envelope_id":"inner"}}"#,
+            r#"{"envelope_id":7}"#,
+            r#"{"envelope_id":""}"#,
+            r#"{"envelope_id":"has space"}"#,
+            r#"{"envelope_id":"unterminated"#,
+            r#"["envelope_id","x"]"#,
+            "not json",
+            "",
+        ] {
+            assert_eq!(recover_envelope_id(none), None, "{none}");
+        }
+        let long = format!(r#"{{"envelope_id":"{}"}}"#, "a".repeat(MAX_ENVELOPE_ID + 1));
+        assert_eq!(recover_envelope_id(&long), None);
+        let deep = format!(r#"{{"envelope_id":"deep-1","payload":{}1{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(recover_envelope_id(&deep), Some("deep-1"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod supervisor;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -42,6 +42,10 @@ pub struct SocketStatus {
     pub opened: AtomicU64,
     /// Envelopes acked.
     pub acked: AtomicU64,
+    /// Frames skipped unread (too large, or JSON serde refuses); acked when their id was found.
+    pub skipped: AtomicU64,
+    /// `apps.connections.open` refuses the app token (after start-up: retried with backoff).
+    pub app_token_refused: AtomicBool,
 }
 
 impl SocketStatus {

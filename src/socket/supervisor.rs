@@ -6,6 +6,9 @@
 //! and drained. Failed opens and dropped connections back off exponentially;
 //! `ratelimited` from `apps.connections.open` waits at least as long as Slack
 //! asks. `link_disabled` stops everything and is reported to the caller.
+//! A refused app token stops the bot too if nothing has opened yet (a
+//! configuration error); once the bot has been running it is retried with a
+//! slower backoff and one error per episode.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -30,6 +33,52 @@ pub type Opener = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, Api
 pub enum SocketError {
     #[error("Slack disabled Socket Mode for this app (link_disabled): turn Socket Mode back on in the app's settings, then start statusinator again")]
     LinkDisabled,
+    /// `apps.connections.open` refused the app token before any connection opened.
+    #[error("apps.connections.open refused the app token: {code}")]
+    AppTokenRefused { code: String },
+}
+
+/// Whether `apps.connections.open` says the app token itself is wrong (so retrying soon is
+/// pointless), rather than Slack or the network failing.
+pub(crate) fn refuses_app_token(e: &ApiError) -> bool {
+    matches!(e, ApiError::Slack(code) if ["invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked"].contains(&code.as_str()))
+}
+
+/// A refused app token after start-up: slow retries (30 s doubling to 15 minutes, jittered) and
+/// one error an episode, which ends when an open succeeds.
+struct Refusals {
+    backoff: Backoff,
+    count: u32,
+}
+
+impl Default for Refusals {
+    fn default() -> Self {
+        Refusals { backoff: Backoff::new(Duration::from_secs(30), Duration::from_secs(15 * 60)), count: 0 }
+    }
+}
+
+impl Refusals {
+    /// Counts a refusal; the delay before the next try.
+    fn refused(&mut self, e: &ApiError, status: &SocketStatus) -> Duration {
+        self.count += 1;
+        let delay = self.backoff.next_delay();
+        if self.count == 1 {
+            status.app_token_refused.store(true, Ordering::Relaxed);
+            tracing::error!(error = %e, retry_in_ms = delay.as_millis() as u64, "apps.connections.open refuses the app token (SLACK_APP_TOKEN): no events arrive until it works again; retrying with a growing delay (check the token still exists and has connections:write)");
+        } else {
+            tracing::debug!(error = %e, refusals = self.count, retry_in_ms = delay.as_millis() as u64, "the app token is still refused");
+        }
+        delay
+    }
+
+    /// An open succeeded: the episode, if any, is over.
+    fn accepted(&mut self, status: &SocketStatus) {
+        if self.count > 0 {
+            tracing::info!(refusals = self.count, "apps.connections.open accepts the app token again");
+            status.app_token_refused.store(false, Ordering::Relaxed);
+        }
+        *self = Refusals::default();
+    }
 }
 
 /// A connection lives at least this long before its success resets the backoff,
@@ -59,6 +108,23 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
+    /// What a failed `apps.connections.open` means: the delay before the next try, or (the app
+    /// token refused before anything opened) the error that stops the bot.
+    fn open_failed(&mut self, e: &ApiError, refusals: &mut Refusals) -> Result<Duration, SocketError> {
+        if refuses_app_token(e) {
+            if self.status.opened.load(Ordering::Relaxed) == 0 {
+                return Err(SocketError::AppTokenRefused { code: e.code() });
+            }
+            return Ok(refusals.refused(e, &self.status));
+        }
+        let mut delay = self.backoff.next_delay();
+        if let ApiError::RateLimited { retry_after } = e {
+            delay = delay.max(retry_after.unwrap_or(Duration::from_secs(30)));
+        }
+        tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, attempt = self.backoff.failures(), "could not open a Socket Mode connection");
+        Ok(delay)
+    }
+
     pub async fn run(mut self) -> Result<(), SocketError> {
         let (tx, mut rx) = mpsc::channel::<Msg>(64);
         let (conn_tx, mut conn_rx) = mpsc::channel::<ConnEvent>(64);
@@ -80,6 +146,7 @@ impl Supervisor {
         let mut next_open_at = Instant::now();
         let mut stopping: Option<Result<(), SocketError>> = None;
         let mut stop_deadline: Option<Instant> = None;
+        let mut refusals = Refusals::default();
 
         loop {
             if stopping.is_some() {
@@ -150,6 +217,7 @@ impl Supervisor {
                 Msg::Opened(Ok(url)) => {
                     opening = opening.saturating_sub(1);
                     self.status.opened.fetch_add(1, Ordering::Relaxed);
+                    refusals.accepted(&self.status);
                     if stopping.is_some() {
                         continue;
                     }
@@ -164,17 +232,16 @@ impl Supervisor {
                 }
                 Msg::Opened(Err(e)) => {
                     opening = opening.saturating_sub(1);
-                    let mut delay = self.backoff.next_delay();
-                    if let ApiError::RateLimited { retry_after } = &e {
-                        delay = delay.max(retry_after.unwrap_or(Duration::from_secs(30)));
+                    if stopping.is_some() {
+                        continue;
                     }
-                    if matches!(&e, ApiError::Slack(code) if code == "invalid_auth" || code == "not_authed" || code == "not_allowed_token_type")
-                    {
-                        tracing::error!(error = %e, "apps.connections.open refused the app token (SLACK_APP_TOKEN): check it has connections:write");
-                        delay = delay.max(Duration::from_secs(30));
+                    match self.open_failed(&e, &mut refusals) {
+                        Ok(delay) => next_open_at = Instant::now() + delay,
+                        Err(fatal) => {
+                            stopping = Some(Err(fatal));
+                            stop_deadline = Some(Instant::now() + Duration::from_secs(8));
+                        }
                     }
-                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, attempt = self.backoff.failures(), "could not open a Socket Mode connection");
-                    next_open_at = Instant::now() + delay;
                 }
                 Msg::Conn(ConnEvent::Hello { id, hello }) => {
                     let now = Instant::now();
@@ -236,22 +303,8 @@ mod tests {
     /// With paused time, failed opens are retried after growing delays.
     #[tokio::test(start_paused = true)]
     async fn failed_opens_back_off() {
-        let calls: Arc<Mutex<Vec<Instant>>> = Arc::default();
-        let c2 = calls.clone();
-        let opener: Opener = Arc::new(move || {
-            c2.lock().unwrap_or_else(|e| e.into_inner()).push(Instant::now());
-            Box::pin(async { Err(ApiError::Transport("refused".into())) })
-        });
-        let shutdown = Shutdown::new();
-        let handler: Handler = Arc::new(|_| Box::pin(async { super::super::AckDecision::Ack(None) }));
-        let sup = Supervisor {
-            opener,
-            handler,
-            status: Arc::default(),
-            desired: 1,
-            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(60)),
-            shutdown: shutdown.clone(),
-        };
+        let backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+        let (sup, calls, shutdown) = failing_supervisor(|| ApiError::Transport("refused".into()), Arc::default(), backoff);
         let task = tokio::spawn(sup.run());
         tokio::time::sleep(Duration::from_secs(200)).await;
         shutdown.trigger();
@@ -266,19 +319,65 @@ mod tests {
         assert!(gaps.iter().all(|g| *g <= Duration::from_secs(60)), "{gaps:?}");
     }
 
-    /// `ratelimited` on apps.connections.open waits at least Retry-After.
-    #[tokio::test(start_paused = true)]
-    async fn ratelimited_open_waits_as_asked() {
+    /// A supervisor whose every open fails with `error()`; the times it was asked to open.
+    fn failing_supervisor(
+        error: fn() -> ApiError,
+        status: Arc<SocketStatus>,
+        backoff: Backoff,
+    ) -> (Supervisor, Arc<Mutex<Vec<Instant>>>, Shutdown) {
         let calls: Arc<Mutex<Vec<Instant>>> = Arc::default();
         let c2 = calls.clone();
         let opener: Opener = Arc::new(move || {
             c2.lock().unwrap_or_else(|e| e.into_inner()).push(Instant::now());
-            Box::pin(async { Err(ApiError::RateLimited { retry_after: Some(Duration::from_secs(42)) }) })
+            Box::pin(async move { Err(error()) })
         });
         let shutdown = Shutdown::new();
         let handler: Handler = Arc::new(|_| Box::pin(async { super::super::AckDecision::Ack(None) }));
-        let sup =
-            Supervisor { opener, handler, status: Arc::default(), desired: 1, backoff: Backoff::default(), shutdown: shutdown.clone() };
+        let sup = Supervisor { opener, handler, status, desired: 1, backoff, shutdown: shutdown.clone() };
+        (sup, calls, shutdown)
+    }
+
+    fn refusing_supervisor(status: Arc<SocketStatus>) -> (Supervisor, Arc<Mutex<Vec<Instant>>>, Shutdown) {
+        failing_supervisor(|| ApiError::Slack("invalid_auth".into()), status, Backoff::default())
+    }
+
+    /// Before anything has opened, a refused app token is a configuration error: stop at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_app_token_at_start_up_stops_the_supervisor() {
+        let (sup, calls, _shutdown) = refusing_supervisor(Arc::default());
+        let r = tokio::time::timeout(Duration::from_secs(10), sup.run()).await.expect("the supervisor kept retrying");
+        assert!(matches!(r, Err(SocketError::AppTokenRefused { ref code }) if code == "invalid_auth"), "{r:?}");
+        assert_eq!(calls.lock().unwrap().len(), 1);
+    }
+
+    /// Refused after the bot has been running: retried, with delays growing from 30 s to a
+    /// 15-minute cap (it was every 30–60 s forever), and flagged for /healthz.
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_app_token_after_start_up_backs_off_to_a_cap() {
+        let status = Arc::new(SocketStatus::default());
+        status.opened.store(1, Ordering::Relaxed);
+        let (sup, calls, shutdown) = refusing_supervisor(status.clone());
+        let task = tokio::spawn(sup.run());
+        tokio::time::sleep(Duration::from_secs(2 * 3600)).await;
+        assert!(status.app_token_refused.load(Ordering::Relaxed));
+        shutdown.trigger();
+        task.await.unwrap().unwrap();
+        let t = calls.lock().unwrap().clone();
+        let gaps: Vec<Duration> = t.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(t.len() >= 8 && t.len() <= 25, "{} attempts in 2 h: {gaps:?}", t.len());
+        assert!(gaps[0] >= Duration::from_secs(15), "{gaps:?}");
+        for w in gaps.windows(2).take(5) {
+            assert!(w[1] >= w[0], "gaps should grow: {gaps:?}");
+        }
+        assert!(gaps[5] >= Duration::from_secs(5 * 60), "{gaps:?}");
+        assert!(gaps.iter().all(|g| *g <= Duration::from_secs(15 * 60)), "{gaps:?}");
+    }
+
+    /// `ratelimited` on apps.connections.open waits at least Retry-After.
+    #[tokio::test(start_paused = true)]
+    async fn ratelimited_open_waits_as_asked() {
+        let limited = || ApiError::RateLimited { retry_after: Some(Duration::from_secs(42)) };
+        let (sup, calls, shutdown) = failing_supervisor(limited, Arc::default(), Backoff::default());
         let task = tokio::spawn(sup.run());
         tokio::time::sleep(Duration::from_secs(100)).await;
         shutdown.trigger();
