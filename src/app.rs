@@ -27,8 +27,7 @@ pub fn private_files() {
 
 pub fn open_store(config: &Config) -> anyhow::Result<Store> {
     private_files();
-    Store::open(&config.db_path)
-        .with_context(|| format!("opening the database at {} (is another statusinator using it?)", config.db_path.display()))
+    Ok(Store::open(&config.db_path)?)
 }
 
 /// Runs the bot until `shutdown` trips (or Slack disables the link).

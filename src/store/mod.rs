@@ -8,7 +8,7 @@ mod migrate;
 pub mod model;
 
 use std::marker::PhantomData;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{de::DeserializeOwned, Serialize};
@@ -144,6 +144,58 @@ fn decode<T: DeserializeOwned>(v: &[u8], tree: &sled::Tree) -> anyhow::Result<T>
     serde_json::from_slice(v).with_context(|| format!("decoding a value in tree {}", String::from_utf8_lossy(&tree.name())))
 }
 
+/// Why the database did not open, in words an operator can act on; each names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("the database at {} is in use by another statusinator (its lock is held)", .path.display())]
+    InUse { path: PathBuf },
+    #[error("cannot read/write {}: permission denied", .path.display())]
+    PermissionDenied { path: PathBuf },
+    #[error("cannot open the database at {}: it, or a folder above it, is not a directory", .path.display())]
+    NotADirectory { path: PathBuf },
+    #[error("the database at {} is corrupt or not a statusinator database ({detail}); restore a backup with `statusinator db restore`", .path.display())]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("cannot open the database at {}: {source}", .path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the database at {}: {source:#}", .path.display())]
+    Setup { path: PathBuf, source: anyhow::Error },
+}
+
+impl OpenError {
+    fn from_io(path: &Path, e: std::io::Error) -> OpenError {
+        let path = path.to_path_buf();
+        match e.kind() {
+            std::io::ErrorKind::WouldBlock => OpenError::InUse { path },
+            std::io::ErrorKind::PermissionDenied => OpenError::PermissionDenied { path },
+            std::io::ErrorKind::NotADirectory => OpenError::NotADirectory { path },
+            _ => OpenError::Io { path, source: e },
+        }
+    }
+
+    fn from_sled(path: &Path, e: sled::Error) -> OpenError {
+        if lock_held(&e) {
+            return OpenError::InUse { path: path.to_path_buf() };
+        }
+        let corrupt = |detail: String| OpenError::Corrupt { path: path.to_path_buf(), detail };
+        match e {
+            sled::Error::Io(e) => OpenError::from_io(path, e),
+            sled::Error::Corruption { .. } => corrupt("its files fail their checksums".into()),
+            sled::Error::Unsupported(why) => corrupt(why),
+            sled::Error::ReportableBug(why) => corrupt(why),
+            sled::Error::CollectionNotFound(_) => corrupt("a tree is missing".into()),
+        }
+    }
+}
+
+/// Another process (or a database just closed in this one) holds the lock. sled reports it as
+/// an `Other` IO error whose text starts "could not acquire lock", wrapping the `WouldBlock`.
+fn lock_held(e: &sled::Error) -> bool {
+    match e {
+        sled::Error::Io(e) => e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().starts_with("could not acquire lock"),
+        _ => false,
+    }
+}
+
 /// The database and its trees. Cheap to clone (sled handles are reference counted).
 #[derive(Clone)]
 pub struct Store {
@@ -177,25 +229,26 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database at `path`: directory 0700, files
-    /// 0600, migrations applied.
-    pub fn open(path: &Path) -> anyhow::Result<Store> {
-        prepare_dir(path)?;
+    /// 0600, migrations applied. The error names the real cause (see [`OpenError`]).
+    pub fn open(path: &Path) -> Result<Store, OpenError> {
+        prepare_dir(path).map_err(|e| OpenError::from_io(path, e))?;
         let config = sled::Config::new().path(path).cache_capacity(8 * 1024 * 1024).flush_every_ms(Some(500));
         // A database just closed in this process keeps its file lock until sled's background
         // flusher has stopped, a moment later: wait for that rather than fail.
         let mut attempts = 0;
         let db = loop {
             match config.open() {
-                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 40 => {
+                Err(e) if lock_held(&e) && attempts < 40 => {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(25));
                 }
-                other => break other.with_context(|| format!("opening the database at {}", path.display()))?,
+                other => break other.map_err(|e| OpenError::from_sled(path, e))?,
             }
         };
         restrict_files(path);
-        let store = Store::from_db(db)?;
-        migrate::run(&store)?;
+        let setup = |e: anyhow::Error| OpenError::Setup { path: path.to_path_buf(), source: e };
+        let store = Store::from_db(db).map_err(setup)?;
+        migrate::run(&store).map_err(setup)?;
         Ok(store)
     }
 
@@ -430,14 +483,10 @@ pub fn now_ms() -> u64 {
 }
 
 #[cfg(unix)]
-fn prepare_dir(path: &Path) -> anyhow::Result<()> {
+fn prepare_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if !path.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(path)
-            .with_context(|| format!("creating the database directory {}", path.display()))?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
     } else if path.is_dir() {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
     }
@@ -445,9 +494,8 @@ fn prepare_dir(path: &Path) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn prepare_dir(path: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(path)?;
-    Ok(())
+fn prepare_dir(path: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)
 }
 
 /// sled creates its files with the process umask; tighten them to 0600.
