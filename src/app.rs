@@ -30,6 +30,12 @@ pub fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(Store::open(&config.db_path)?)
 }
 
+/// The store stayed unwritable and only a restart can help: exit with
+/// [`crate::store::health::RESTART_EXIT_CODE`] so the service manager starts the bot again.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}: a restart is needed")]
+pub struct RestartNeeded(pub String);
+
 /// Runs the bot until `shutdown` trips (or Slack disables the link).
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let store = open_store(&config)?;
@@ -57,6 +63,10 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     // The dashboard's history is only kept while there is a listener to show it.
     let sampler = ctx.config.metrics.listen.is_some().then(|| tokio::spawn(crate::dashboard::run(ctx.clone())));
     let tokens = tokio::spawn(crate::oauth::run(ctx.clone()));
+    let store_health = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { ctx.store.watch_health(ctx.config.unwritable_exit, ctx.shutdown.clone()).await })
+    };
 
     let slack = ctx.slack.clone();
     let opener: Opener = Arc::new(move || {
@@ -82,6 +92,12 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         let _ = s.await;
     }
     let _ = tokens.await;
+    let _ = store_health.await;
+    if let Some(reason) = ctx.store.health().restart_reason() {
+        // Already said in the log, once; the flush is a last try and expected to fail.
+        let _ = ctx.store.flush().await;
+        return Err(RestartNeeded(reason).into());
+    }
     ctx.store.flush().await.context("flushing the database")?;
     tracing::info!("stopped cleanly");
     result.map_err(Into::into)

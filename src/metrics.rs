@@ -247,11 +247,8 @@ pub async fn serve(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
                 async move {
                     let socket = ctx.socket.is_connected();
                     let store = ctx.store.writable();
-                    let body = format!(
-                        "socket: {}\nstore: {}\n",
-                        if socket { "connected" } else { "down" },
-                        if store { "writable" } else { "not writable" }
-                    );
+                    let verdict = ctx.store.health().verdict();
+                    let body = format!("socket: {}\nstore: {verdict}\n", if socket { "connected" } else { "down" });
                     if socket && store {
                         (StatusCode::OK, body)
                     } else {

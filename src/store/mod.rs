@@ -4,11 +4,13 @@
 //! accessors so no other module juggles bytes. The `meta` tree holds the schema
 //! version; [`migrate`] brings an older database up to date at start-up.
 
+pub mod health;
 mod migrate;
 pub mod model;
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use serde::{de::DeserializeOwned, Serialize};
@@ -200,6 +202,9 @@ fn lock_held(e: &sled::Error) -> bool {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// The database directory (for the free-space check while unwritable).
+    path: PathBuf,
+    health: Arc<health::Health>,
     pub meta: sled::Tree,
     /// `member \0 emoji` → [`Preset`]
     pub presets: Typed<Preset>,
@@ -247,12 +252,12 @@ impl Store {
         };
         restrict_files(path);
         let setup = |e: anyhow::Error| OpenError::Setup { path: path.to_path_buf(), source: e };
-        let store = Store::from_db(db).map_err(setup)?;
+        let store = Store::from_db(db, path).map_err(setup)?;
         migrate::run(&store).map_err(setup)?;
         Ok(store)
     }
 
-    fn from_db(db: sled::Db) -> anyhow::Result<Store> {
+    fn from_db(db: sled::Db, path: &Path) -> anyhow::Result<Store> {
         let t = |name: &str| db.open_tree(name).with_context(|| format!("opening tree {name}"));
         Ok(Store {
             meta: t(trees::META)?,
@@ -269,6 +274,8 @@ impl Store {
             oauth_states: Typed::new(t(trees::OAUTH_STATES)?),
             metric_history: Typed::new(t(trees::METRIC_HISTORY)?),
             db,
+            path: path.to_path_buf(),
+            health: Arc::default(),
         })
     }
 
@@ -293,9 +300,40 @@ impl Store {
         self.db.size_on_disk().unwrap_or(0)
     }
 
-    /// Is the database writable? (health checks)
+    /// Is the database writable? (health checks) A failed write starts an unwritable episode.
     pub fn writable(&self) -> bool {
-        self.meta.insert("health", now_ms().to_be_bytes().to_vec()).is_ok()
+        if !self.health.is_writable() {
+            return false;
+        }
+        match self.meta.insert("health", now_ms().to_be_bytes().to_vec()) {
+            Ok(_) => true,
+            Err(e) => {
+                self.health.report_failure(&e);
+                false
+            }
+        }
+    }
+
+    /// Whether the store can be written, as the health monitor last decided.
+    pub fn health(&self) -> &health::Health {
+        &self.health
+    }
+
+    /// One probe for the health monitor: a write and a flush; if either fails, is there room?
+    async fn probe(&self) -> health::Probe {
+        let wrote = self.meta.insert("health", now_ms().to_be_bytes().to_vec()).is_ok();
+        if wrote && self.flush().await.is_ok() {
+            return health::Probe::Ok;
+        }
+        let dir = self.path.clone();
+        let room = tokio::task::spawn_blocking(move || health::has_room(&dir)).await.unwrap_or(false);
+        health::Probe::Failed { room }
+    }
+
+    /// Runs the health monitor (see [`health`]) until shutdown, or until it asks for a restart
+    /// by tripping `shutdown` after the store stayed unwritable for `exit_after`.
+    pub async fn watch_health(&self, exit_after: std::time::Duration, shutdown: crate::shutdown::Shutdown) {
+        health::monitor(&self.health, health::Policy::new(exit_after), || self.probe(), shutdown).await
     }
 
     // ---- dedupe ----
