@@ -27,9 +27,14 @@ pub fn private_files() {
 
 pub fn open_store(config: &Config) -> anyhow::Result<Store> {
     private_files();
-    Store::open(&config.db_path)
-        .with_context(|| format!("opening the database at {} (is another statusinator using it?)", config.db_path.display()))
+    Ok(Store::open(&config.db_path)?)
 }
+
+/// The store stayed unwritable and only a restart can help: exit with
+/// [`crate::store::health::RESTART_EXIT_CODE`] so the service manager starts the bot again.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}: a restart is needed")]
+pub struct RestartNeeded(pub String);
 
 /// Runs the bot until `shutdown` trips (or Slack disables the link).
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
@@ -58,6 +63,10 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     // The dashboard's history is only kept while there is a listener to show it.
     let sampler = ctx.config.metrics.listen.is_some().then(|| tokio::spawn(crate::dashboard::run(ctx.clone())));
     let tokens = tokio::spawn(crate::oauth::run(ctx.clone()));
+    let store_health = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { ctx.store.watch_health(ctx.config.unwritable_exit, ctx.shutdown.clone()).await })
+    };
 
     let slack = ctx.slack.clone();
     let opener: Opener = Arc::new(move || {
@@ -83,6 +92,12 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         let _ = s.await;
     }
     let _ = tokens.await;
+    let _ = store_health.await;
+    if let Some(reason) = ctx.store.health().restart_reason() {
+        // Already said in the log, once; the flush is a last try and expected to fail.
+        let _ = ctx.store.flush().await;
+        return Err(RestartNeeded(reason).into());
+    }
     ctx.store.flush().await.context("flushing the database")?;
     tracing::info!("stopped cleanly");
     result.map_err(|e| match e {

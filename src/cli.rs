@@ -1,6 +1,7 @@
 //! The command line: `run`, `check`, `manifest`, `presets export|import` and
 //! `db stats`, parsed with clap. Each returns an exit status: 0 fine, 1 a
-//! problem found or a runtime failure, 2 bad configuration.
+//! problem found or a runtime failure, 2 bad configuration, 75 the database
+//! stayed unwritable and only a restart can help (`run`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -132,6 +133,8 @@ pub fn main(cli: Cli) -> ExitCode {
         Ok(code) => code,
         Err(e) => match e.downcast_ref::<ConfigError>() {
             Some(ce) => config_error(ce),
+            // The store's monitor logged why, once; the service manager restarts on this status.
+            None if e.is::<crate::app::RestartNeeded>() => ExitCode::from(crate::store::health::RESTART_EXIT_CODE),
             None => {
                 eprintln!("statusinator: {}", one_line(&format!("{e:#}")));
                 ExitCode::from(1)

@@ -60,6 +60,7 @@ struct FileOauth {
 #[serde(deny_unknown_fields, default)]
 struct FileStorage {
     path: Option<PathBuf>,
+    unwritable_exit_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -165,6 +166,9 @@ pub struct Config {
     pub command: String,
     pub oauth: Option<OauthConfig>,
     pub db_path: PathBuf,
+    /// `[storage] unwritable_exit_seconds`: how long the store may stay unwritable before the
+    /// bot exits for a restart (see `store::health`).
+    pub unwritable_exit: std::time::Duration,
     pub limits: Limits,
     pub images: Images,
     pub metrics: MetricsConfig,
@@ -328,6 +332,7 @@ impl Config {
             command,
             oauth,
             db_path: f.storage.path.unwrap_or_else(|| PathBuf::from("statusinator.db")),
+            unwritable_exit: unwritable_exit(f.storage.unwritable_exit_seconds)?,
             limits,
             images,
             metrics: MetricsConfig {
@@ -349,6 +354,15 @@ impl Config {
     pub fn is_admin(&self, user: &str) -> bool {
         self.admins.iter().any(|a| a == user)
     }
+}
+
+/// `[storage] unwritable_exit_seconds`, default 300 (five minutes).
+fn unwritable_exit(seconds: Option<u64>) -> Result<std::time::Duration, ConfigError> {
+    let s = seconds.unwrap_or(300);
+    if !(1..=86_400).contains(&s) {
+        return Err(bad(format!("storage.unwritable_exit_seconds must be between 1 and 86400 seconds, not {s}")));
+    }
+    Ok(std::time::Duration::from_secs(s))
 }
 
 /// `--config PATH`, else `statusinator.toml` if present, else nothing (the environment alone).
@@ -662,8 +676,16 @@ mod example_tests {
         assert_eq!(c.api_url, d.api_url);
         assert_eq!(c.command, d.command);
         assert_eq!(c.db_path, d.db_path);
+        assert_eq!(c.unwritable_exit, d.unwritable_exit);
         assert_eq!(c.connections, d.connections);
         assert_eq!(c.schedule, d.schedule);
+    }
+
+    #[test]
+    fn unwritable_exit_seconds_is_checked() {
+        assert_eq!(Config::from_toml("", &E).unwrap().unwritable_exit.as_secs(), 300);
+        let e = Config::from_toml("[storage]\nunwritable_exit_seconds = 0\n", &E).unwrap_err();
+        assert!(e.0.contains("storage.unwritable_exit_seconds"), "{e}");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! connection, or after a restart — is acked without being handled twice. The
 //! store is flushed before the ack, so what was acked survives a crash.
 //! Handlers return the ack payload; anything slow they hand to jobs or tasks.
+//! A store failure is reported to the store's health monitor (which logs it once
+//! per episode); until the monitor finds the store writable, nothing is acked.
 
 use std::sync::Arc;
 
@@ -21,6 +23,11 @@ pub fn handler(ctx: Arc<Context>) -> Handler {
 }
 
 pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
+    // While the store is unwritable (its monitor logged that once), refuse without trying it.
+    if !ctx.store.health().is_writable() {
+        tracing::debug!("the store is not writable: not acking so Slack redelivers");
+        return AckDecision::NoAck;
+    }
     let key = env.dedupe_key();
     match ctx.store.first_sighting(&key) {
         Ok(true) => {}
@@ -34,7 +41,7 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
             return AckDecision::Ack(None);
         }
         Err(e) => {
-            tracing::error!(error = %e, "the store is not writable: not acking so Slack redelivers");
+            ctx.store.health().report_failure(&format!("{e:#}"));
             return AckDecision::NoAck;
         }
     }
@@ -67,10 +74,14 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
                 return AckDecision::Ack(payload);
             }
             if let Err(e) = ctx.store.flush().await {
-                tracing::error!(error = %format!("{e:#}"), "the store could not be flushed: not acking so Slack redelivers");
+                ctx.store.health().report_failure(&format!("{e:#}"));
                 return AckDecision::NoAck;
             }
             AckDecision::Ack(payload)
+        }
+        Err(e) if crate::store::health::is_store_error(&e) => {
+            ctx.store.health().report_failure(&format!("{e:#}"));
+            AckDecision::NoAck
         }
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "handling failed: not acking so Slack redelivers");
@@ -89,8 +100,13 @@ struct Provisional<'a> {
 impl Drop for Provisional<'_> {
     fn drop(&mut self) {
         if !self.kept {
-            if let Err(e) = self.ctx.store.seen.remove(self.key) {
-                tracing::warn!(error = %e, key = self.key, "could not forget a delivery id; a redelivery may be skipped");
+            match self.ctx.store.seen.remove(self.key) {
+                Ok(_) => {}
+                // Unwritable store: already logged once; nothing was kept on disk either.
+                Err(e) if !self.ctx.store.health().is_writable() => {
+                    tracing::debug!(error = %e, key = self.key, "could not forget a delivery id")
+                }
+                Err(e) => tracing::warn!(error = %e, key = self.key, "could not forget a delivery id; a redelivery may be skipped"),
             }
         }
     }

@@ -295,14 +295,14 @@ pub async fn serve(ctx: Arc<Context>, listener: tokio::net::TcpListener) {
                 async move {
                     let socket = ctx.socket.is_connected();
                     let store = ctx.store.writable();
+                    let verdict = ctx.store.health().verdict();
                     let body = format!(
-                        "socket: {}\nstore: {}\n",
+                        "socket: {}\nstore: {verdict}\n",
                         match (socket, ctx.socket.app_token_refused.load(Ordering::Relaxed)) {
                             (true, _) => "connected",
                             (false, true) => "down (Slack refuses the app token)",
                             (false, false) => "down",
-                        },
-                        if store { "writable" } else { "not writable" }
+                        }
                     );
                     if socket && store {
                         (StatusCode::OK, body)

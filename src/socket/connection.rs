@@ -271,7 +271,8 @@ async fn on_text(
                                 tracing::debug!(ack_us = started.elapsed().as_micros() as u64, "acked");
                             }
                         }
-                        AckDecision::NoAck => tracing::warn!("not acking: Slack will redeliver"),
+                        // The dispatcher logged why (a full store: once per episode, not per envelope).
+                        AckDecision::NoAck => tracing::debug!("not acking: Slack will redeliver"),
                     }
                 }
                 .instrument(span),

@@ -110,7 +110,7 @@ mod tests {
     fn a_new_database_starts_at_the_current_version_without_migrating() {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path().join("db")).unwrap();
-        let store = Store::from_db(db).unwrap();
+        let store = Store::from_db(db, &dir.path().join("db")).unwrap();
         assert_eq!(run(&store).unwrap(), 0);
         assert_eq!(current(&store).unwrap(), SCHEMA_VERSION);
         assert_eq!(run(&store).unwrap(), 0, "and the second open has nothing to do");

@@ -4,11 +4,13 @@
 //! accessors so no other module juggles bytes. The `meta` tree holds the schema
 //! version; [`migrate`] brings an older database up to date at start-up.
 
+pub mod health;
 mod migrate;
 pub mod model;
 
 use std::marker::PhantomData;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use serde::{de::DeserializeOwned, Serialize};
@@ -144,10 +146,65 @@ fn decode<T: DeserializeOwned>(v: &[u8], tree: &sled::Tree) -> anyhow::Result<T>
     serde_json::from_slice(v).with_context(|| format!("decoding a value in tree {}", String::from_utf8_lossy(&tree.name())))
 }
 
+/// Why the database did not open, in words an operator can act on; each names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("the database at {} is in use by another statusinator (its lock is held)", .path.display())]
+    InUse { path: PathBuf },
+    #[error("cannot read/write {}: permission denied", .path.display())]
+    PermissionDenied { path: PathBuf },
+    #[error("cannot open the database at {}: it, or a folder above it, is not a directory", .path.display())]
+    NotADirectory { path: PathBuf },
+    #[error("the database at {} is corrupt or not a statusinator database ({detail}); restore a backup with `statusinator db restore`", .path.display())]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("cannot open the database at {}: {source}", .path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the database at {}: {source:#}", .path.display())]
+    Setup { path: PathBuf, source: anyhow::Error },
+}
+
+impl OpenError {
+    fn from_io(path: &Path, e: std::io::Error) -> OpenError {
+        let path = path.to_path_buf();
+        match e.kind() {
+            std::io::ErrorKind::WouldBlock => OpenError::InUse { path },
+            std::io::ErrorKind::PermissionDenied => OpenError::PermissionDenied { path },
+            std::io::ErrorKind::NotADirectory => OpenError::NotADirectory { path },
+            _ => OpenError::Io { path, source: e },
+        }
+    }
+
+    fn from_sled(path: &Path, e: sled::Error) -> OpenError {
+        if lock_held(&e) {
+            return OpenError::InUse { path: path.to_path_buf() };
+        }
+        let corrupt = |detail: String| OpenError::Corrupt { path: path.to_path_buf(), detail };
+        match e {
+            sled::Error::Io(e) => OpenError::from_io(path, e),
+            sled::Error::Corruption { .. } => corrupt("its files fail their checksums".into()),
+            sled::Error::Unsupported(why) => corrupt(why),
+            sled::Error::ReportableBug(why) => corrupt(why),
+            sled::Error::CollectionNotFound(_) => corrupt("a tree is missing".into()),
+        }
+    }
+}
+
+/// Another process (or a database just closed in this one) holds the lock. sled reports it as
+/// an `Other` IO error whose text starts "could not acquire lock", wrapping the `WouldBlock`.
+fn lock_held(e: &sled::Error) -> bool {
+    match e {
+        sled::Error::Io(e) => e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().starts_with("could not acquire lock"),
+        _ => false,
+    }
+}
+
 /// The database and its trees. Cheap to clone (sled handles are reference counted).
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// The database directory (for the free-space check while unwritable).
+    path: PathBuf,
+    health: Arc<health::Health>,
     pub meta: sled::Tree,
     /// `member \0 emoji` → [`Preset`]
     pub presets: Typed<Preset>,
@@ -177,29 +234,30 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database at `path`: directory 0700, files
-    /// 0600, migrations applied.
-    pub fn open(path: &Path) -> anyhow::Result<Store> {
-        prepare_dir(path)?;
+    /// 0600, migrations applied. The error names the real cause (see [`OpenError`]).
+    pub fn open(path: &Path) -> Result<Store, OpenError> {
+        prepare_dir(path).map_err(|e| OpenError::from_io(path, e))?;
         let config = sled::Config::new().path(path).cache_capacity(8 * 1024 * 1024).flush_every_ms(Some(500));
         // A database just closed in this process keeps its file lock until sled's background
         // flusher has stopped, a moment later: wait for that rather than fail.
         let mut attempts = 0;
         let db = loop {
             match config.open() {
-                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 40 => {
+                Err(e) if lock_held(&e) && attempts < 40 => {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(25));
                 }
-                other => break other.with_context(|| format!("opening the database at {}", path.display()))?,
+                other => break other.map_err(|e| OpenError::from_sled(path, e))?,
             }
         };
         restrict_files(path);
-        let store = Store::from_db(db)?;
-        migrate::run(&store)?;
+        let setup = |e: anyhow::Error| OpenError::Setup { path: path.to_path_buf(), source: e };
+        let store = Store::from_db(db, path).map_err(setup)?;
+        migrate::run(&store).map_err(setup)?;
         Ok(store)
     }
 
-    fn from_db(db: sled::Db) -> anyhow::Result<Store> {
+    fn from_db(db: sled::Db, path: &Path) -> anyhow::Result<Store> {
         let t = |name: &str| db.open_tree(name).with_context(|| format!("opening tree {name}"));
         Ok(Store {
             meta: t(trees::META)?,
@@ -216,6 +274,8 @@ impl Store {
             oauth_states: Typed::new(t(trees::OAUTH_STATES)?),
             metric_history: Typed::new(t(trees::METRIC_HISTORY)?),
             db,
+            path: path.to_path_buf(),
+            health: Arc::default(),
         })
     }
 
@@ -240,9 +300,40 @@ impl Store {
         self.db.size_on_disk().unwrap_or(0)
     }
 
-    /// Is the database writable? (health checks)
+    /// Is the database writable? (health checks) A failed write starts an unwritable episode.
     pub fn writable(&self) -> bool {
-        self.meta.insert("health", now_ms().to_be_bytes().to_vec()).is_ok()
+        if !self.health.is_writable() {
+            return false;
+        }
+        match self.meta.insert("health", now_ms().to_be_bytes().to_vec()) {
+            Ok(_) => true,
+            Err(e) => {
+                self.health.report_failure(&e);
+                false
+            }
+        }
+    }
+
+    /// Whether the store can be written, as the health monitor last decided.
+    pub fn health(&self) -> &health::Health {
+        &self.health
+    }
+
+    /// One probe for the health monitor: a write and a flush; if either fails, is there room?
+    async fn probe(&self) -> health::Probe {
+        let wrote = self.meta.insert("health", now_ms().to_be_bytes().to_vec()).is_ok();
+        if wrote && self.flush().await.is_ok() {
+            return health::Probe::Ok;
+        }
+        let dir = self.path.clone();
+        let room = tokio::task::spawn_blocking(move || health::has_room(&dir)).await.unwrap_or(false);
+        health::Probe::Failed { room }
+    }
+
+    /// Runs the health monitor (see [`health`]) until shutdown, or until it asks for a restart
+    /// by tripping `shutdown` after the store stayed unwritable for `exit_after`.
+    pub async fn watch_health(&self, exit_after: std::time::Duration, shutdown: crate::shutdown::Shutdown) {
+        health::monitor(&self.health, health::Policy::new(exit_after), || self.probe(), shutdown).await
     }
 
     // ---- dedupe ----
@@ -430,14 +521,10 @@ pub fn now_ms() -> u64 {
 }
 
 #[cfg(unix)]
-fn prepare_dir(path: &Path) -> anyhow::Result<()> {
+fn prepare_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if !path.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(path)
-            .with_context(|| format!("creating the database directory {}", path.display()))?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
     } else if path.is_dir() {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
     }
@@ -445,9 +532,8 @@ fn prepare_dir(path: &Path) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn prepare_dir(path: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(path)?;
-    Ok(())
+fn prepare_dir(path: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)
 }
 
 /// sled creates its files with the process umask; tighten them to 0600.
