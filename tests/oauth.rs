@@ -623,7 +623,7 @@ async fn tokens_written_without_a_key_are_encrypted_when_one_is_set() {
     let mut with_key = oauth_env_refs();
     with_key.push(("STATUSINATOR_KEY", KEY));
     let (status, stderr) = run_once(&slack, &db, &with_key, secs(6));
-    assert!(status.is_none(), "runs with the key (killed after a while): {stderr}");
+    assert!(status.is_none(), "runs with the key (killed after a while), but exited with {status:?}: {stderr}");
     assert!(stderr.contains("encrypted tokens that were stored in plain text"), "{stderr}");
 
     let store = statusinator::store::Store::open(&db).unwrap();
