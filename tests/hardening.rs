@@ -9,15 +9,9 @@ use serde_json::{json, Value};
 
 const MEMBER: &str = "U1";
 
-async fn ready(slack: &FakeSlack, bot: &Bot) {
-    assert!(bot.connected(slack, secs(20)).await, "bot never connected:\n{}", bot.logs());
-}
-
-/// Runs a slash command and returns the text of its ack.
+/// Runs a slash command as the member and returns the text of its ack.
 async fn command(slack: &FakeSlack, bot: &Bot, text: &str) -> String {
-    let env = slack.slash_command(MEMBER, text).await;
-    let ack = slack.wait_for_ack(&env, secs(10)).await.unwrap_or_else(|| panic!("no ack for {text}:\n{}", bot.logs()));
-    ack.payload.map(|p| collect_text(&p)).unwrap_or_default()
+    slash_reply(slack, bot, MEMBER, text).await
 }
 
 fn member_bot(slack: &FakeSlack) -> Bot {

@@ -393,6 +393,18 @@ impl Bot {
     }
 }
 
+/// Waits (20 s) for `bot` to connect, failing the test with its log if it does not.
+pub async fn ready(slack: &FakeSlack, bot: &Bot) {
+    assert!(bot.connected(slack, Duration::from_secs(20)).await, "bot never connected:\n{}", bot.logs());
+}
+
+/// Sends `text` as `user`'s slash command and returns the text of its ack (the ephemeral reply).
+pub async fn slash_reply(slack: &FakeSlack, bot: &Bot, user: &str, text: &str) -> String {
+    let env = slack.slash_command(user, text).await;
+    let ack = slack.wait_for_ack(&env, Duration::from_secs(10)).await.unwrap_or_else(|| panic!("no ack for {text}:\n{}", bot.logs()));
+    ack.payload.map(|p| collect_text(&p)).unwrap_or_default()
+}
+
 impl Drop for Bot {
     fn drop(&mut self) {
         self.kill();
