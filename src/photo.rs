@@ -302,7 +302,13 @@ fn jpeg_coefficient_bytes(bytes: &[u8]) -> u64 {
     let Some(frame) = frame else { return 0 };
     let (Some(dims), Some(&count)) = (frame.get(1..5), frame.get(5)) else { return 0 };
     let (height, width) = (u64::from(u16::from_be_bytes([dims[0], dims[1]])), u64::from(u16::from_be_bytes([dims[2], dims[3]])));
-    let sampling: Vec<(u64, u64)> = frame.get(6..).unwrap_or_default().chunks_exact(3).take(usize::from(count)).map(|c| (u64::from(c[1] >> 4), u64::from(c[1] & 15))).collect();
+    let sampling: Vec<(u64, u64)> = frame
+        .get(6..)
+        .unwrap_or_default()
+        .chunks_exact(3)
+        .take(usize::from(count))
+        .map(|c| (u64::from(c[1] >> 4), u64::from(c[1] & 15)))
+        .collect();
     let h_max = sampling.iter().map(|s| s.0).max().unwrap_or(1).max(1);
     let v_max = sampling.iter().map(|s| s.1).max().unwrap_or(1).max(1);
     let (mcus_x, mcus_y) = (width.div_ceil(8 * h_max), height.div_ceil(8 * v_max));
@@ -386,6 +392,8 @@ mod tests {
 
     thread_local! {
         static LARGEST: Cell<Option<usize>> = const { Cell::new(None) };
+        /// Bytes this thread has allocated and not freed, and the most that was.
+        static LIVE: Cell<(isize, isize)> = const { Cell::new((0, 0)) };
     }
 
     fn note(size: usize) {
@@ -393,6 +401,15 @@ mod tests {
             if let Some(seen) = largest.get() {
                 largest.set(Some(seen.max(size)));
             }
+        });
+        live(size as isize);
+    }
+
+    fn live(change: isize) {
+        let _ = LIVE.try_with(|l| {
+            let (now, peak) = l.get();
+            let now = now + change;
+            l.set((now, peak.max(now)));
         });
     }
 
@@ -407,9 +424,11 @@ mod tests {
         }
         unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
             note(new_size);
+            live(-(layout.size() as isize));
             unsafe { System.realloc(ptr, layout, new_size) }
         }
         unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            live(-(layout.size() as isize));
             unsafe { System.dealloc(ptr, layout) }
         }
     }
@@ -422,6 +441,19 @@ mod tests {
         let out = f();
         let largest = LARGEST.with(|l| l.replace(None)).unwrap_or(0);
         (out, largest)
+    }
+
+    /// The most `f` had allocated at once on this thread beyond what was live
+    /// before it, bytes.
+    fn peak_allocated<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let before = LIVE.with(|l| {
+            let (now, _) = l.get();
+            l.set((now, now));
+            now
+        });
+        let out = f();
+        let (_, peak) = LIVE.with(|l| l.get());
+        (out, (peak - before).max(0) as usize)
     }
 
     const RED: Rgb<u8> = Rgb([255, 0, 0]);
@@ -774,6 +806,42 @@ mod tests {
         let bits = (bits & 0xF000_0000) | (15999 << 14) | 15999; // 16000×16000
         webp[21..25].copy_from_slice(&bits.to_le_bytes());
         assert_bomb_refused(&webp, 16000, 16000);
+    }
+
+    /// A `side`² 16-bit RGB PNG (two flat halves, so it compresses to well
+    /// under 10 MB), written a row at a time so the test holds no frame.
+    fn big_16_bit_png(side: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, side, side);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Sixteen);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder.write_header().expect("png header");
+        let mut stream = writer.stream_writer().expect("png stream");
+        // Top half orange-red, bottom half blue, each with a little green.
+        let top = [0xFF, 0xFF, 0x40, 0x40, 0, 0].repeat(side as usize);
+        let bottom = [0, 0, 0x40, 0x40, 0xFF, 0xFF].repeat(side as usize);
+        for y in 0..side {
+            std::io::Write::write_all(&mut stream, if y < side / 2 { &top } else { &bottom }).expect("png row");
+        }
+        stream.finish().expect("png end");
+        drop(writer);
+        out
+    }
+
+    #[test]
+    fn a_large_16_bit_png_is_decoded_in_little_memory() {
+        // 4096² rather than the 8192² maximum keeps this quick in a debug
+        // build; the benchmark (BENCHMARKS.md) measures the maximum.
+        let png = big_16_bit_png(4096);
+        assert!(png.len() < 10 * MIB, "the test image is {} bytes", png.len());
+        // Decoding it whole took 4096² × 6 bytes (100 MB) for the 16-bit
+        // frame, then 50 MB more for the 8-bit copy.
+        let (result, peak) = peak_allocated(|| process(&png, &PhotoLimits::default()));
+        let got = output(&result.expect("a large PNG is accepted"));
+        assert!(peak < 40 * MIB, "decoding held {} MB at once", peak / MIB);
+        assert_close(*got.get_pixel(256, 64), Rgb([255, 64, 0]), 16, "top half red");
+        assert_close(*got.get_pixel(256, 448), Rgb([0, 64, 255]), 16, "bottom half blue");
     }
 
     #[test]

@@ -58,9 +58,7 @@ impl Reducer {
         let used = side * factor;
         let left = (width.saturating_sub(used)) / 2;
         let top = (height.saturating_sub(used)) / 2;
-        let column_cell = (0..width)
-            .map(|x| if x < left || x >= left + used { u32::MAX } else { (x - left) / factor })
-            .collect();
+        let column_cell = (0..width).map(|x| if x < left || x >= left + used { u32::MAX } else { (x - left) / factor }).collect();
         let white = 255 * factor * factor;
         Reducer { factor, side, column_cell, top, sums: vec![[white; 3]; (side as usize) * (side as usize)] }
     }

@@ -77,10 +77,11 @@ fn png_rows(width: u32, height: u32, interlaced: bool) -> Box<dyn Iterator<Item 
         return Box::new((0..height).map(|y| (None, y, 0, 1)));
     }
     // (x step, x offset, y step, y offset) of passes 1 to 7.
-    const PASSES: [(u32, u32, u32, u32); 7] = [(8, 0, 8, 0), (8, 4, 8, 0), (4, 0, 8, 4), (4, 2, 4, 0), (2, 0, 4, 2), (2, 1, 2, 0), (1, 0, 2, 1)];
-    Box::new(PASSES.into_iter().zip(1u8..).filter(move |((_, xo, _, _), _)| width > *xo).flat_map(
-        move |((xs, xo, ys, yo), pass)| (yo..height).step_by(ys as usize).enumerate().map(move |(line, y)| (Some((pass, line as u32)), y, xo, xs)),
-    ))
+    const PASSES: [(u32, u32, u32, u32); 7] =
+        [(8, 0, 8, 0), (8, 4, 8, 0), (4, 0, 8, 4), (4, 2, 4, 0), (2, 0, 4, 2), (2, 1, 2, 0), (1, 0, 2, 1)];
+    Box::new(PASSES.into_iter().zip(1u8..).filter(move |((_, xo, _, _), _)| width > *xo).flat_map(move |((xs, xo, ys, yo), pass)| {
+        (yo..height).step_by(ys as usize).enumerate().map(move |(line, y)| (Some((pass, line as u32)), y, xo, xs))
+    }))
 }
 
 fn jpeg(bytes: &[u8], (width, height): (u32, u32), target: u32) -> Result<RgbImage, PhotoError> {
@@ -97,7 +98,8 @@ fn jpeg(bytes: &[u8], (width, height): (u32, u32), target: u32) -> Result<RgbIma
     let bpp = info.pixel_format.pixel_bytes() as u64;
     // The decoder holds each component plane and the output at the scaled
     // size, and a progressive JPEG's coefficients at full size.
-    let coefficients = if info.coding_process == jpeg_decoder::CodingProcess::DctProgressive { super::jpeg_coefficient_bytes(bytes) } else { 0 };
+    let coefficients =
+        if info.coding_process == jpeg_decoder::CodingProcess::DctProgressive { super::jpeg_coefficient_bytes(bytes) } else { 0 };
     charge(coefficients + 2 * u64::from(w) * u64::from(h) * bpp, (width, height), "progressive JPEG")?;
     let pixels = decoder.decode().map_err(jpeg_error)?;
     let layout = match info.pixel_format {
@@ -151,7 +153,8 @@ fn gif_interlaced_row(stored: u32, height: u32) -> u32 {
 }
 
 fn webp(bytes: &[u8], (width, height): (u32, u32), target: u32) -> Result<RgbImage, PhotoError> {
-    let decoder = image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| super::from_image_error(e, (width, height), u32::MAX))?;
+    let decoder =
+        image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| super::from_image_error(e, (width, height), u32::MAX))?;
     // WebP cannot be read a row at a time: the decoder fills a whole frame
     // (3 or 4 bytes a pixel) and keeps its own planes (up to 2 more).
     let pixels = u64::from(width) * u64::from(height);
@@ -169,7 +172,9 @@ fn webp(bytes: &[u8], (width, height): (u32, u32), target: u32) -> Result<RgbIma
 fn png_error(e: png::DecodingError) -> PhotoError {
     match e {
         png::DecodingError::LimitsExceeded => PhotoError::Corrupt("it would need more memory to open than any photo should".into()),
-        png::DecodingError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => PhotoError::Corrupt("the file ends too early".into()),
+        png::DecodingError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            PhotoError::Corrupt("the file ends too early".into())
+        }
         e => PhotoError::Corrupt(super::shorten(e.to_string())),
     }
 }
@@ -177,14 +182,18 @@ fn png_error(e: png::DecodingError) -> PhotoError {
 fn jpeg_error(e: jpeg_decoder::Error) -> PhotoError {
     match e {
         jpeg_decoder::Error::Unsupported(_) => PhotoError::Unsupported,
-        jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => PhotoError::Corrupt("the file ends too early".into()),
+        jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            PhotoError::Corrupt("the file ends too early".into())
+        }
         e => PhotoError::Corrupt(super::shorten(e.to_string())),
     }
 }
 
 fn gif_error(e: gif::DecodingError) -> PhotoError {
     match e {
-        gif::DecodingError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => PhotoError::Corrupt("the file ends too early".into()),
+        gif::DecodingError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            PhotoError::Corrupt("the file ends too early".into())
+        }
         e => PhotoError::Corrupt(super::shorten(e.to_string())),
     }
 }
