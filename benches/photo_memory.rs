@@ -30,7 +30,7 @@ fn main() {
         let exe = std::env::current_exe().expect("own path");
         let out = Command::new(exe).args(["child", &file.display().to_string(), &count.to_string()]).output().expect("child runs");
         let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
-        println!("| {name} | {size:.2} MB | {} |", String::from_utf8_lossy(&out.stdout).trim());
+        println!("| {name} | {size:.2} MB | {}", String::from_utf8_lossy(&out.stdout).trim());
         if !out.status.success() {
             eprintln!("{}", String::from_utf8_lossy(&out.stderr));
         }

@@ -11,6 +11,11 @@
 //! than decoded. A truncated or damaged file becomes [`PhotoError::Corrupt`],
 //! never a panic.
 //!
+//! Memory is bounded too: no photo is held at full resolution. `stream`
+//! decodes straight into `reduce`'s grid (the centre square at most twice the
+//! stored size), what cannot stream is charged against a budget, and `gate`
+//! lets one decode run at a time.
+//!
 //! The output is always a JPEG at quality 90:
 //! - it is several times smaller than a PNG of a photo, and every preset photo
 //!   and baseline avatar is kept in sled, which lives on a laptop or a Pi;
@@ -35,9 +40,10 @@ use image::{DynamicImage, GenericImageView, ImageDecoder, ImageError, ImageForma
 
 pub use gate::PhotoGate;
 
-/// Ceiling on what a decoder may allocate. An 8192² RGBA image with 16-bit
-/// channels is exactly this much, so every image the contract allows fits,
-/// while anything that would need more is refused before memory is touched.
+/// Ceiling on a frame's size as the header declares it (the `image` crate's
+/// fence on the header read). An 8192² RGBA image with 16-bit channels is
+/// exactly this much, so every image the contract allows passes; what is
+/// really allocated is bounded by `stream::DECODE_BUDGET`.
 const MAX_ALLOC: u64 = 512 * 1024 * 1024;
 
 /// The JPEG quality of stored photos: visually lossless for faces at 512–1024

@@ -40,3 +40,20 @@ impl Default for PhotoGate {
         PhotoGate::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_decode_waits_for_the_first() {
+        let gate = PhotoGate::new();
+        let first = gate.enter().await.expect("a turn");
+        let other = gate.clone();
+        let second = tokio::spawn(async move { other.enter().await.is_some() });
+        tokio::task::yield_now().await;
+        assert!(!second.is_finished(), "two decodes at once");
+        drop(first);
+        assert!(second.await.expect("the waiter ends"));
+    }
+}

@@ -70,9 +70,12 @@ fn png(bytes: &[u8], target: u32) -> Result<RgbImage, PhotoError> {
     Ok(reducer.finish())
 }
 
-/// Where each row the PNG decoder returns stands: the Adam7 pass and line (if
+/// Where a row the PNG decoder returns stands: the Adam7 pass and line (if
 /// interlaced), then its y, first x and x step.
-fn png_rows(width: u32, height: u32, interlaced: bool) -> Box<dyn Iterator<Item = (Option<(u8, u32)>, u32, u32, u32)>> {
+type RowPosition = (Option<(u8, u32)>, u32, u32, u32);
+
+/// The [`RowPosition`] of each row, in the order the decoder returns them.
+fn png_rows(width: u32, height: u32, interlaced: bool) -> Box<dyn Iterator<Item = RowPosition>> {
     if !interlaced {
         return Box::new((0..height).map(|y| (None, y, 0, 1)));
     }
