@@ -37,6 +37,8 @@ pub struct Context {
     /// held only around synchronous store calls, never across `.await`.
     member_locks: Vec<std::sync::Mutex<()>>,
     pub avatars: crate::avatar::AvatarCache,
+    /// Every photo decode waits its turn here (see `photo::PhotoGate`).
+    pub photos: crate::photo::PhotoGate,
 }
 
 impl Context {
@@ -44,6 +46,7 @@ impl Context {
         Context {
             emoji: EmojiCache::new(store.clone()),
             avatars: crate::avatar::AvatarCache::new(store.clone()),
+            photos: crate::photo::PhotoGate::new(),
             config,
             store,
             slack,

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::photo::PhotoLimits;
+use crate::photo::{PhotoGate, PhotoLimits};
 use crate::slack::SlackClient;
 use crate::store::{now_ms, Preset, Store};
 
@@ -83,9 +83,11 @@ pub async fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
     let emoji = crate::emoji::EmojiCache::new(store.clone());
     let base = file.parent().unwrap_or(Path::new("."));
     let limits = PhotoLimits::from(&config.images);
+    // Imports run one after another anyway; the gate is the pipeline's door.
+    let photos = PhotoGate::new();
     let (mut ok, mut bad) = (0, 0);
     for r in records {
-        match import_one(&store, &emoji, base, &limits, &r).await {
+        match import_one(&store, &emoji, base, (&limits, &photos), &r).await {
             Ok(()) => ok += 1,
             Err(e) => {
                 bad += 1;
@@ -119,7 +121,7 @@ async fn import_one(
     store: &Store,
     emoji: &crate::emoji::EmojiCache,
     base: &Path,
-    limits: &PhotoLimits,
+    (limits, photos): (&PhotoLimits, &PhotoGate),
     r: &PresetRecord,
 ) -> anyhow::Result<()> {
     if !crate::config::looks_like_user_id(&r.member) {
@@ -146,7 +148,7 @@ async fn import_one(
         // than lose quality to another encode on every round trip.
         Some(b) if is_processed_photo(&b, limits.size) => Some(store.put_photo(&b)?),
         Some(b) => {
-            let processed = crate::photo::process_async(b, *limits).await?;
+            let processed = crate::photo::process_async(b, *limits, photos).await?;
             Some(store.put_photo(&processed.bytes)?)
         }
         None => None,

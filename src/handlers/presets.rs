@@ -153,5 +153,5 @@ pub async fn fetch_and_process(ctx: &Context, file: &File) -> Result<Processed, 
         }
         Err(e) => return Err(format!("I couldn't download that file ({e}).")),
     };
-    crate::photo::process_async(bytes, PhotoLimits::from(&ctx.config.images)).await.map_err(|e| e.to_string())
+    crate::photo::process_async(bytes, PhotoLimits::from(&ctx.config.images), &ctx.photos).await.map_err(|e| e.to_string())
 }
