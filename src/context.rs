@@ -39,6 +39,8 @@ pub struct Context {
     pub avatars: crate::avatar::AvatarCache,
     /// Every photo decode waits its turn here (see `photo::PhotoGate`).
     pub photos: crate::photo::PhotoGate,
+    /// The Home tab's publish locks.
+    pub home: crate::home::Home,
 }
 
 impl Context {
@@ -47,6 +49,7 @@ impl Context {
             emoji: EmojiCache::new(store.clone()),
             avatars: crate::avatar::AvatarCache::new(store.clone()),
             photos: crate::photo::PhotoGate::new(),
+            home: crate::home::Home::new(),
             config,
             store,
             slack,
@@ -83,6 +86,20 @@ impl Context {
 
     pub fn token_source(&self, member: &str) -> Option<TokenSource> {
         self.store.tokens.get(member).ok().flatten().filter(|t| !t.disconnected).map(|t| t.source)
+    }
+
+    /// The handles the Home tab reads.
+    pub fn home_deps(&self) -> crate::home::HomeDeps<'_> {
+        crate::home::HomeDeps {
+            home: &self.home,
+            store: &self.store,
+            slack: &self.slack,
+            emoji: &self.emoji,
+            avatars: &self.avatars,
+            command: &self.config.command,
+            owner: self.identity.owner.as_deref(),
+            oauth: self.config.oauth.is_some(),
+        }
     }
 
     pub fn is_admin(&self, member: &str) -> bool {

@@ -17,6 +17,7 @@ pub mod dashboard;
 pub mod dispatch;
 pub mod emoji;
 pub mod handlers;
+pub mod home;
 pub mod jobs;
 pub mod manifest;
 pub mod metrics;

@@ -438,7 +438,7 @@ pub async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> Result<St
     tracing::info!(member, rotating = granted.refresh_token.is_some(), "member connected");
     let ctx2 = ctx.clone();
     let m = member.to_string();
-    crate::shutdown::track(async move { crate::handlers::home::publish(&ctx2, &m).await });
+    crate::shutdown::track(async move { crate::home::publish(&ctx2.home_deps(), &m).await });
     let missing = !granted.scopes.is_empty() && !granted.scopes.iter().any(|s| s == "users.profile:write");
     let warn =
         if missing { "\n:warning: Slack didn't grant `users.profile:write`, so I may not be able to change your profile." } else { "" };
@@ -485,7 +485,7 @@ pub fn disconnect(ctx: &Arc<Context>, member: &str) -> String {
         if let Err(e) = ctx2.slack.post_message(&m, &text, None).await {
             tracing::warn!(error = %e, "could not tell the member they are disconnected");
         }
-        crate::handlers::home::publish(&ctx2, &m).await;
+        crate::home::publish(&ctx2.home_deps(), &m).await;
     });
     "Disconnecting: I'm putting your own name and photo back first, then I'll forget my access to your profile. I'll message you when it's done.".into()
 }

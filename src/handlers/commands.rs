@@ -108,7 +108,7 @@ fn photo_by_dm(ctx: &Arc<Context>, member: &str, channel: &str, text: &str, file
         if let Err(e) = ctx.slack.post_message(&channel, &reply, None).await {
             tracing::warn!(error = %e, "could not reply in the DM");
         }
-        super::home::publish(&ctx, &member).await;
+        crate::home::publish(&ctx.home_deps(), &member).await;
     });
 }
 
@@ -194,7 +194,7 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
             match origin {
                 Origin::Slash { trigger_id: Some(trigger) } => {
                     let ctx2 = ctx.clone();
-                    let view = super::home::preset_modal(ctx, member, Some(&emoji));
+                    let view = crate::slack::blocks::to_json(&crate::home::preset_modal(&ctx.store, member, Some(&emoji)))?;
                     crate::shutdown::track(async move {
                         if let Err(e) = ctx2.slack.views_open(&trigger, &view).await {
                             tracing::warn!(error = %e, "could not open the photo modal");
@@ -285,7 +285,7 @@ fn list_text(ctx: &Context, member: &str) -> anyhow::Result<String> {
 fn refresh_home(ctx: &Arc<Context>, member: &str) {
     let ctx = ctx.clone();
     let member = member.to_string();
-    crate::shutdown::track(async move { super::home::publish(&ctx, &member).await });
+    crate::shutdown::track(async move { crate::home::publish(&ctx.home_deps(), &member).await });
 }
 
 fn status_text(ctx: &Context, member: &str) -> anyhow::Result<String> {

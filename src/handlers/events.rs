@@ -41,7 +41,7 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
             durable = false;
             if let Some(user) = h.user.filter(|_| h.tab.as_deref().is_none_or(|t| t == "home")) {
                 let ctx = ctx.clone();
-                crate::shutdown::track(async move { super::home::publish(&ctx, &user).await });
+                crate::shutdown::track(async move { crate::home::publish(&ctx.home_deps(), &user).await });
             }
         }
         Event::Message(m) => on_message(ctx, m).await?,

@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::home::*;
 use crate::context::Context;
+use crate::home::{connect_modal, preset_modal, publish};
+use crate::slack::blocks::{self, Id, SlackView};
 use crate::slack::events::Interactive;
 use crate::slack::types::File;
 use crate::socket::Envelope;
@@ -34,8 +35,8 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
             }
             Ok(None)
         }
-        "view_submission" if p.view.as_ref().and_then(|v| v.callback_id.as_deref()) == Some(CONNECT_CALLBACK) => {
-            Ok(Some(connect_submission(ctx, &member, &env.payload).await))
+        "view_submission" if p.view.as_ref().and_then(|v| v.callback_id.as_deref()).and_then(Id::parse) == Some(Id::ConnectModal) => {
+            Ok(Some(connect_submission(ctx, &member, &env.payload).await?))
         }
         "view_submission" => view_submission(ctx, &member, &p, &env.payload),
         other => {
@@ -46,9 +47,13 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
 }
 
 fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, trigger: Option<&str>) -> anyhow::Result<()> {
-    let open = |view: Value| {
+    let open = |view: SlackView| {
         if let Some(trigger) = trigger.map(str::to_string) {
             let ctx = ctx.clone();
+            let view = match blocks::to_json(&view) {
+                Ok(v) => v,
+                Err(e) => return tracing::error!(error = %e, "serializing a modal failed"),
+            };
             crate::shutdown::track(async move {
                 if let Err(e) = ctx.slack.views_open(&trigger, &view).await {
                     tracing::warn!(error = %e, "views.open failed");
@@ -56,20 +61,20 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
             });
         }
     };
-    match action {
-        ACTION_ADD => open(preset_modal(ctx, member, None)),
-        ACTION_EDIT => {
+    match Id::parse(action) {
+        Some(Id::PresetAdd) => open(preset_modal(&ctx.store, member, None)),
+        Some(Id::PresetEdit) => {
             // Only the member's own preset: the lookup is keyed by the payload's user.
             if ctx.store.preset(member, value)?.is_some() {
-                open(preset_modal(ctx, member, Some(value)));
+                open(preset_modal(&ctx.store, member, Some(value)));
             }
         }
-        ACTION_DELETE => {
+        Some(Id::PresetDelete) => {
             super::presets::remove(ctx, member, value)?;
         }
-        ACTION_PAUSE => super::presets::set_paused(ctx, member, true)?,
-        ACTION_RESUME => super::presets::set_paused(ctx, member, false)?,
-        ACTION_CONNECT => {
+        Some(Id::HomePause) => super::presets::set_paused(ctx, member, true)?,
+        Some(Id::HomeResume) => super::presets::set_paused(ctx, member, false)?,
+        Some(Id::HomeConnect) => {
             // The authorize link goes to the member's DM, where they paste the address back.
             let text = crate::oauth::start(ctx, member);
             let ctx2 = ctx.clone();
@@ -80,22 +85,22 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
                 }
             });
         }
-        ACTION_PASTE_CODE => open(connect_modal()),
-        other => tracing::debug!(action = other, "ignoring an unknown action"),
+        Some(Id::HomePasteCode) => open(connect_modal()),
+        _ => tracing::debug!(action, "ignoring an unknown action"),
     }
     let ctx = ctx.clone();
     let member = member.to_string();
-    crate::shutdown::track(async move { publish(&ctx, &member).await });
+    crate::shutdown::track(async move { publish(&ctx.home_deps(), &member).await });
     Ok(())
 }
 
 /// The connect modal's Connect: finishes the connect and closes the modal with a DM, or keeps
 /// it open with the problem under the field.
-async fn connect_submission(ctx: &Arc<Context>, member: &str, raw: &Value) -> Value {
+async fn connect_submission(ctx: &Arc<Context>, member: &str, raw: &Value) -> Result<Value, serde_json::Error> {
     let state = raw.get("view").and_then(|v| v.get("state")).cloned().unwrap_or(Value::Null);
-    let pasted = input_value(&state, BLOCK_CODE, INPUT_CODE).and_then(|v| v.get("value")).and_then(Value::as_str).unwrap_or("").trim();
+    let pasted = input_text(&state, Id::CodeBlock, Id::CodeInput).trim();
     if pasted.is_empty() {
-        return json!({ "response_action": "errors", "errors": { BLOCK_CODE: "Paste the address your browser landed on, or the code." } });
+        return blocks::ack_errors([(Id::CodeBlock, "Paste the address your browser landed on, or the code.".to_string())]);
     }
     match crate::oauth::finish(ctx, member, pasted).await {
         Ok(welcome) => {
@@ -106,98 +111,135 @@ async fn connect_submission(ctx: &Arc<Context>, member: &str, raw: &Value) -> Va
                     tracing::warn!(error = %e, "could not confirm the connection by DM");
                 }
             });
-            json!({ "response_action": "clear" })
+            blocks::ack_clear()
         }
-        Err(problem) => json!({ "response_action": "errors", "errors": { BLOCK_CODE: problem } }),
+        Err(problem) => blocks::ack_errors([(Id::CodeBlock, problem)]),
     }
 }
 
-fn input_value<'a>(state: &'a Value, block: &str, action: &str) -> Option<&'a Value> {
-    state.get("values").and_then(|v| v.get(block)).and_then(|b| b.get(action))
+fn input_value(state: &Value, block: Id, action: Id) -> Option<&Value> {
+    state.get("values").and_then(|v| v.get(block.as_str())).and_then(|b| b.get(action.as_str()))
+}
+
+/// A text input's value, empty when absent.
+fn input_text(state: &Value, block: Id, action: Id) -> &str {
+    input_value(state, block, action).and_then(|v| v.get("value")).and_then(Value::as_str).unwrap_or("")
+}
+
+/// What the preset modal's fields held.
+struct Fields {
+    emoji: String,
+    name: String,
+    files: Vec<File>,
+}
+
+/// A submission that passed validation.
+struct Checked {
+    emoji: Option<String>,
+    name: Option<String>,
+    /// Editing under a new emoji: the preset moves from this one.
+    moving_from: Option<String>,
 }
 
 fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Value) -> anyhow::Result<Option<Value>> {
     let Some(view) = &p.view else { return Ok(None) };
-    if view.callback_id.as_deref() != Some(MODAL_CALLBACK) {
+    if view.callback_id.as_deref().and_then(Id::parse) != Some(Id::PresetModal) {
         return Ok(None);
     }
     // Typed models drop file_input's `files`: read the raw payload.
     let state = raw.get("view").and_then(|v| v.get("state")).cloned().unwrap_or(Value::Null);
-    let emoji_raw =
-        input_value(&state, BLOCK_EMOJI, INPUT_EMOJI).and_then(|v| v.get("value")).and_then(Value::as_str).unwrap_or("").trim().to_string();
-    let name_raw =
-        input_value(&state, BLOCK_NAME, INPUT_NAME).and_then(|v| v.get("value")).and_then(Value::as_str).unwrap_or("").to_string();
-    let files: Vec<File> = input_value(&state, BLOCK_PHOTO, INPUT_PHOTO)
-        .and_then(|v| v.get("files"))
-        .and_then(|f| serde_json::from_value(f.clone()).ok())
-        .unwrap_or_default();
-
-    let mut errors = serde_json::Map::new();
-    let emoji = if emoji_raw.is_empty() {
-        errors.insert(BLOCK_EMOJI.into(), json!("Pick a status emoji, like :palm_tree:"));
-        None
-    } else {
-        match super::presets::resolve_emoji(ctx, &emoji_raw) {
-            Ok(e) => Some(e),
-            Err(msg) => {
-                errors.insert(BLOCK_EMOJI.into(), json!(msg));
-                None
-            }
-        }
-    };
-    let name = if name_raw.trim().is_empty() {
-        None
-    } else {
-        match crate::command::validate_display_name(&name_raw) {
-            Ok(n) => Some(n),
-            Err(msg) => {
-                errors.insert(BLOCK_NAME.into(), json!(msg));
-                None
-            }
-        }
+    let fields = Fields {
+        emoji: input_text(&state, Id::EmojiBlock, Id::EmojiInput).trim().to_string(),
+        name: input_text(&state, Id::NameBlock, Id::NameInput).to_string(),
+        files: input_value(&state, Id::PhotoBlock, Id::PhotoInput)
+            .and_then(|v| v.get("files"))
+            .and_then(|f| serde_json::from_value(f.clone()).ok())
+            .unwrap_or_default(),
     };
     let original = view.private_metadata.clone().filter(|s| !s.is_empty());
-    if errors.is_empty() && name.is_none() && files.is_empty() {
-        let has_photo = original.as_deref().and_then(|o| ctx.store.preset(member, o).ok().flatten()).is_some_and(|p| p.photo.is_some());
+    let checked = match check(ctx, member, &fields, original.as_deref())? {
+        Ok(c) => c,
+        Err(errors) => return Ok(Some(blocks::ack_errors(errors)?)),
+    };
+    let Some(emoji) = checked.emoji else { return Ok(None) };
+    let clear_name_after_photo =
+        save(ctx, member, &emoji, checked.name, checked.moving_from.as_deref(), original.is_some(), &fields.files)?;
+    finish_photo(ctx, member, emoji, fields.files, clear_name_after_photo);
+    Ok(Some(blocks::ack_clear()?))
+}
+
+/// Validates the modal's fields: the checked values, or the problems to show under the fields.
+fn check(ctx: &Context, member: &str, f: &Fields, original: Option<&str>) -> anyhow::Result<Result<Checked, Vec<(Id, String)>>> {
+    let mut errors = Vec::new();
+    let emoji = if f.emoji.is_empty() {
+        errors.push((Id::EmojiBlock, "Pick a status emoji, like :palm_tree:".to_string()));
+        None
+    } else {
+        super::presets::resolve_emoji(ctx, &f.emoji).map_err(|msg| errors.push((Id::EmojiBlock, msg))).ok()
+    };
+    let name = if f.name.trim().is_empty() {
+        None
+    } else {
+        crate::command::validate_display_name(&f.name).map_err(|msg| errors.push((Id::NameBlock, msg))).ok()
+    };
+    if errors.is_empty() && name.is_none() && f.files.is_empty() {
+        let has_photo = original.and_then(|o| ctx.store.preset(member, o).ok().flatten()).is_some_and(|p| p.photo.is_some());
         if !has_photo {
-            errors.insert(BLOCK_NAME.into(), json!("Give the preset a display name, a photo, or both."));
+            errors.push((Id::NameBlock, "Give the preset a display name, a photo, or both.".to_string()));
         }
     }
     // Editing under a new emoji moves the preset, but never over another of the member's presets.
-    let moving_from = match (original.as_deref(), &emoji) {
+    let moving_from = match (original, &emoji) {
         (Some(orig), Some(e)) if orig != e.as_str() => ctx.store.preset(member, orig)?.map(|_| orig.to_string()),
         _ => None,
     };
     if let (Some(_), Some(e)) = (&moving_from, &emoji) {
         if ctx.store.preset(member, e)?.is_some() {
-            errors.insert(BLOCK_EMOJI.into(), json!(format!("You already have a :{e}: preset: edit or delete that one first.")));
+            errors.push((Id::EmojiBlock, format!("You already have a :{e}: preset: edit or delete that one first.")));
         }
     }
     if !errors.is_empty() {
-        return Ok(Some(json!({ "response_action": "errors", "errors": errors })));
+        return Ok(Err(errors));
     }
-    let Some(emoji) = emoji else { return Ok(None) };
+    Ok(Ok(Checked { emoji, name, moving_from }))
+}
 
-    if let Some(orig) = moving_from.as_deref() {
+/// Saves the checked submission (moving the preset first if its emoji changed). Returns whether
+/// the name is to be cleared once the new photo is saved.
+fn save(
+    ctx: &Arc<Context>,
+    member: &str,
+    emoji: &str,
+    name: Option<String>,
+    moving_from: Option<&str>,
+    editing: bool,
+    files: &[File],
+) -> anyhow::Result<bool> {
+    if let Some(orig) = moving_from {
         if let Some(old) = ctx.store.preset(member, orig)? {
             let mut moved = old.clone();
-            moved.emoji = emoji.clone();
+            moved.emoji = emoji.to_string();
             ctx.store.put_preset(&moved)?;
             super::presets::remove(ctx, member, orig)?;
         }
     }
-    let existed = ctx.store.preset(member, &emoji)?.is_some();
-    let clear_name_after_photo = name.is_none() && existed && original.is_some();
+    let existed = ctx.store.preset(member, emoji)?.is_some();
+    let clear_name_after_photo = name.is_none() && existed && editing;
     match name {
         Some(n) => {
-            super::presets::save_name(ctx, member, &emoji, &n)?;
+            super::presets::save_name(ctx, member, emoji, &n)?;
         }
         // Editing with the name emptied makes a photo-only preset: now if it
         // has a photo (checked above), else once the new one is saved.
-        None if existed && original.is_some() && files.is_empty() => super::presets::clear_name(ctx, member, &emoji)?,
-        None if !existed => ctx.store.put_preset(&crate::store::Preset::new(member, &emoji))?,
+        None if existed && editing && files.is_empty() => super::presets::clear_name(ctx, member, emoji)?,
+        None if !existed => ctx.store.put_preset(&crate::store::Preset::new(member, emoji))?,
         None => {}
     }
+    Ok(clear_name_after_photo)
+}
+
+/// In the background: fetches and saves the submitted photo, if any, then republishes Home.
+fn finish_photo(ctx: &Arc<Context>, member: &str, emoji: String, files: Vec<File>, clear_name_after_photo: bool) {
     let ctx = ctx.clone();
     let member = member.to_string();
     crate::shutdown::track(async move {
@@ -215,25 +257,27 @@ fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Valu
                         tracing::error!(error = %e, "saving a photo failed");
                     }
                 }
-                Err(msg) => {
-                    // A preset created only to hold this photo would be left with nothing in it.
-                    let empty = ctx.store.preset(&member, &emoji).ok().flatten().is_some_and(|p| p.name.is_none() && p.photo.is_none());
-                    let note = if empty {
-                        if let Err(e) = super::presets::remove(&ctx, &member, &emoji) {
-                            tracing::warn!(error = %e, "removing an empty preset failed");
-                        }
-                        " The preset was not created."
-                    } else {
-                        " The preset is unchanged."
-                    };
-                    let text = format!("I couldn't use that photo for :{emoji}: — {msg}{note}");
-                    if let Err(e) = ctx.slack.post_message(&member, &text, None).await {
-                        tracing::warn!(error = %e, "could not tell the member about the photo");
-                    }
-                }
+                Err(msg) => photo_refused(&ctx, &member, &emoji, &msg).await,
             }
         }
-        publish(&ctx, &member).await;
+        publish(&ctx.home_deps(), &member).await;
     });
-    Ok(Some(json!({ "response_action": "clear" })))
+}
+
+/// The photo could not be used: drop a preset created only to hold it, and tell the member.
+async fn photo_refused(ctx: &Context, member: &str, emoji: &str, msg: &str) {
+    // A preset created only to hold this photo would be left with nothing in it.
+    let empty = ctx.store.preset(member, emoji).ok().flatten().is_some_and(|p| p.name.is_none() && p.photo.is_none());
+    let note = if empty {
+        if let Err(e) = super::presets::remove(ctx, member, emoji) {
+            tracing::warn!(error = %e, "removing an empty preset failed");
+        }
+        " The preset was not created."
+    } else {
+        " The preset is unchanged."
+    };
+    let text = format!("I couldn't use that photo for :{emoji}: — {msg}{note}");
+    if let Err(e) = ctx.slack.post_message(member, &text, None).await {
+        tracing::warn!(error = %e, "could not tell the member about the photo");
+    }
 }

@@ -2,11 +2,11 @@
 //!
 //! [`events`] for Events API payloads (status changes, DMs, App Home, emoji),
 //! [`commands`] for the command grammar shared by `/status-preset` and DMs,
-//! [`interactive`] for App Home buttons and modal submissions, [`home`] for
-//! the views themselves and [`presets`] for the preset operations they share.
+//! [`interactive`] for App Home buttons and modal submissions (the views
+//! themselves are in [`crate::home`]) and [`presets`] for the preset
+//! operations they share.
 
 pub mod commands;
 pub mod events;
-pub mod home;
 pub mod interactive;
 pub mod presets;

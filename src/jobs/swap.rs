@@ -81,7 +81,7 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
             let _ = store.update_member(&job.member, |m| m.failure_notified = false);
             crate::metrics::global().swaps.inc("applied");
             // App Home says which preset is showing: keep it true.
-            crate::handlers::home::publish(ctx, &job.member).await;
+            crate::home::publish(&ctx.home_deps(), &job.member).await;
         }
         Outcome::Dropped(why) => {
             crate::metrics::global().swaps.inc("dropped");

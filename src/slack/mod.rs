@@ -7,6 +7,7 @@
 //! the same allow-list, and a response URL's redirect is refused. Every body
 //! is read in chunks against a cap, so an oversized answer is cut off.
 
+pub mod blocks;
 pub mod events;
 pub mod types;
 

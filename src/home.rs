@@ -1,0 +1,400 @@
+//! The App Home tab and the preset and connect modals, composed from typed
+//! Block Kit ([`crate::slack::blocks`]).
+//!
+//! Home shows connection state, a pause/resume button and one row per preset
+//! (emoji, name, photo or not, Edit and Delete with a confirmation), and an
+//! "Add preset" button. It stays under Slack's 100-block limit by listing at
+//! most [`MAX_ROWS`] presets and summarising the rest. [`Home`] owns the
+//! per-member publish locks.
+
+use url::Url;
+
+use crate::avatar::AvatarCache;
+use crate::emoji::EmojiCache;
+use crate::slack::blocks::{self, Id, *};
+use crate::slack::SlackClient;
+use crate::store::{Preset, Store};
+
+/// Each preset takes two blocks (section + actions); the header takes ~8.
+pub const MAX_ROWS: usize = 40;
+
+/// The owner of the Home tab's publish locks: one lock per slot of members, so
+/// a member's publishes build and send one at a time and the view Slack keeps
+/// is always the one built last (two changes in quick succession cannot leave
+/// the older view on top).
+pub struct Home {
+    locks: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl Default for Home {
+    fn default() -> Self {
+        Home::new()
+    }
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home { locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect() }
+    }
+
+    fn lock(&self, member: &str) -> &tokio::sync::Mutex<()> {
+        let idx = member.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.locks.len();
+        &self.locks[idx]
+    }
+}
+
+/// What building and publishing a Home tab reads: the handles, not the whole context.
+pub struct HomeDeps<'a> {
+    pub home: &'a Home,
+    pub store: &'a Store,
+    pub slack: &'a SlackClient,
+    pub emoji: &'a EmojiCache,
+    pub avatars: &'a AvatarCache,
+    /// The slash command's name, as shown in hints.
+    pub command: &'a str,
+    /// Single-user mode: the owner of `SLACK_USER_TOKEN`.
+    pub owner: Option<&'a str>,
+    /// Whether OAuth is configured (members can connect from Home).
+    pub oauth: bool,
+}
+
+/// Publishes the member's Home tab; failures are logged, never fatal.
+pub async fn publish(deps: &HomeDeps<'_>, member: &str) {
+    let _turn = deps.home.lock(member).lock().await;
+    // The avatar cache answers from user_change events; a member who never sent
+    // one costs a single users.info, shared by concurrent publishes.
+    let shown = deps.avatars.get(deps.slack, member).await.map(|p| if p.display_name.is_empty() { p.real_name } else { p.display_name });
+    let view = match home_view(deps, member, shown.filter(|n| !n.is_empty())) {
+        Ok(v) => blocks::to_json(&SlackView::Home(v)),
+        Err(e) => {
+            tracing::error!(error = %e, "building the Home view failed");
+            return;
+        }
+    };
+    let view = match view {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "serializing the Home view failed");
+            return;
+        }
+    };
+    if let Err(e) = deps.slack.views_publish(member, &view).await {
+        tracing::warn!(error = %e, "views.publish failed");
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Whether the member has a usable user token.
+fn connected(store: &Store, member: &str) -> bool {
+    match store.tokens.get(member) {
+        Ok(Some(t)) => !t.disconnected,
+        Ok(None) => false,
+        Err(e) => {
+            tracing::error!(error = %e, "reading a token failed");
+            false
+        }
+    }
+}
+
+/// One preset row as Home shows it.
+pub struct Row {
+    pub emoji: String,
+    pub name: Option<String>,
+    pub has_photo: bool,
+    /// The custom emoji's image, shown beside the row.
+    pub image: Option<String>,
+}
+
+/// Everything the Home tab shows, read from the store and caches.
+pub struct HomeState<'a> {
+    pub command: &'a str,
+    pub connected: bool,
+    pub owner: bool,
+    /// Not connected, and OAuth is set up.
+    pub can_connect: bool,
+    pub paused: bool,
+    pub active: Option<String>,
+    /// The first [`MAX_ROWS`] presets.
+    pub rows: Vec<Row>,
+    pub total: usize,
+    /// The name the member's profile shows now.
+    pub shown: Option<String>,
+}
+
+/// The member's Home view, `shown` being the name their profile shows now.
+pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>) -> anyhow::Result<SlackHomeView> {
+    let state = deps.store.member(member)?;
+    let presets = deps.store.presets_of(member)?;
+    let is_connected = connected(deps.store, member);
+    let rows = presets
+        .iter()
+        .take(MAX_ROWS)
+        .map(|p: &Preset| Row {
+            emoji: p.emoji.clone(),
+            name: p.name.clone(),
+            has_photo: p.photo.is_some(),
+            image: deps.emoji.image_url(&p.emoji),
+        })
+        .collect();
+    Ok(compose(&HomeState {
+        command: deps.command,
+        connected: is_connected,
+        owner: deps.owner == Some(member),
+        can_connect: !is_connected && deps.oauth,
+        paused: state.paused,
+        active: state.applied.preset.clone(),
+        rows,
+        total: presets.len(),
+        shown,
+    }))
+}
+
+/// The Home view for a state.
+pub fn compose(s: &HomeState<'_>) -> SlackHomeView {
+    let cmd = s.command;
+    let mut out: Vec<SlackBlock> = vec![SlackHeaderBlock::new(plain("Status presets")).into()];
+    if let Some(name) = &s.shown {
+        out.push(context(format!("Your profile shows *{}* right now.", esc(name))).into());
+    }
+    out.extend(connection_blocks(s));
+    let (label, action, text) = if s.paused {
+        ("Resume", Id::HomeResume, ":double_vertical_bar: Paused: I'm not changing your profile.")
+    } else {
+        ("Pause", Id::HomePause, ":arrow_forward: Active: I follow your status emoji.")
+    };
+    let toggle = button(action, label).with_value(action.as_str().to_string());
+    out.push(section(text).with_block_id(SlackBlockId("pause".into())).with_accessory(toggle.into()).into());
+    if let Some(active) = &s.active {
+        out.push(context(format!("Now showing your :{active}: preset.")).into());
+    }
+    out.push(SlackDividerBlock::new().into());
+    if s.total == 0 {
+        out.push(section("You have no presets yet. Add one: pick an emoji, a display name and/or a photo.").into());
+    }
+    for r in &s.rows {
+        out.extend(row(r));
+    }
+    if s.total > MAX_ROWS {
+        out.push(context(format!("…and {} more. `{cmd} list` shows them all.", s.total - MAX_ROWS)).into());
+    }
+    let add = button(Id::PresetAdd, "Add preset").with_value("add".into()).with_style(SlackBlockButtonStyle::Primary);
+    out.push(SlackActionsBlock::new(vec![add.into()]).with_block_id(SlackBlockId("add".into())).into());
+    SlackHomeView::new(out)
+}
+
+/// The connection line, and when the member can connect, the Connect help and button.
+fn connection_blocks(s: &HomeState<'_>) -> Vec<SlackBlock> {
+    let cmd = s.command;
+    let conn = if s.owner && s.connected {
+        ":large_green_circle: Connected as this bot's owner (single-user mode).".to_string()
+    } else if s.connected {
+        ":large_green_circle: Connected: your status drives your name and photo.".to_string()
+    } else {
+        format!(":white_circle: Not connected: I can't change your profile yet. Run `{cmd} connect`.")
+    };
+    let mut conn_block = section(conn).with_block_id(SlackBlockId("connection".into()));
+    if !s.can_connect {
+        return vec![conn_block.into()];
+    }
+    conn_block = conn_block.with_accessory(button(Id::HomeConnect, "Connect").with_style(SlackBlockButtonStyle::Primary).into());
+    let help = context("Connect sends you a link by DM. After approving, bring back the address your browser landed on:")
+        .with_block_id(SlackBlockId("connect_help".into()));
+    let paste = SlackActionsBlock::new(vec![button(Id::HomePasteCode, "Paste the address").into()])
+        .with_block_id(SlackBlockId("connect_actions".into()));
+    vec![conn_block.into(), help.into(), paste.into()]
+}
+
+fn row(p: &Row) -> [SlackBlock; 2] {
+    let name = p.name.as_deref().map(|n| format!("*{}*", esc(n))).unwrap_or_else(|| "_your own name_".into());
+    let photo = if p.has_photo { ":frame_with_picture: photo set" } else { "no photo" };
+    let mut section = section(format!(":{}: → {name}\n{photo}", p.emoji)).with_block_id(SlackBlockId(format!("preset:{}", p.emoji)));
+    if let Some(url) = p.image.as_deref().and_then(|u| Url::parse(u).ok()) {
+        let image = SlackBlockImageElement::new(SlackImageUrlOrFile::ImageUrl { image_url: url }, p.emoji.clone());
+        section = section.with_accessory(image.into());
+    }
+    // Two blocks a preset keeps 40 presets under the 100-block limit.
+    let edit = button(Id::PresetEdit, "Edit").with_value(p.emoji.clone());
+    let ask = format!("Delete your :{}: preset? If it is showing now, your own name and photo come back.", p.emoji);
+    let delete = button(Id::PresetDelete, "Delete")
+        .with_value(p.emoji.clone())
+        .with_style(SlackBlockButtonStyle::Danger)
+        .with_confirm(confirm("Delete preset?", ask, "Delete", "Keep"));
+    let actions = SlackActionsBlock::new(vec![edit.into(), delete.into()]).with_block_id(SlackBlockId(format!("actions:{}", p.emoji)));
+    [section.into(), actions.into()]
+}
+
+/// The add/edit modal: emoji, name and a photo file input. `private_metadata`
+/// carries the emoji being edited (empty when adding).
+pub fn preset_modal(store: &Store, member: &str, emoji: Option<&str>) -> SlackView {
+    let existing = emoji.and_then(|e| store.preset(member, e).ok().flatten());
+    let mut emoji_el = text_input(Id::EmojiInput).with_placeholder(plain(":palm_tree:"));
+    if let Some(e) = emoji {
+        emoji_el = emoji_el.with_initial_value(format!(":{e}:"));
+    }
+    // Slack counts max_length in UTF-16 units: room for every name `add` accepts.
+    let mut name_el = text_input(Id::NameInput)
+        .with_max_length(utf16_room(crate::command::MAX_DISPLAY_NAME_CHARS))
+        .with_placeholder(plain("On vacation"));
+    if let Some(n) = existing.as_ref().and_then(|p| p.name.clone()) {
+        name_el = name_el.with_initial_value(n);
+    }
+    let photo_el = SlackBlockFileInputElement::new()
+        .with_action_id(Id::PhotoInput.action())
+        .with_filetypes(["jpg", "jpeg", "png", "gif", "webp"].map(String::from).to_vec())
+        .with_max_files(1);
+    let title = if existing.is_some() { "Edit preset" } else { "Add preset" };
+    let inputs: Vec<SlackBlock> = vec![
+        SlackInputBlock::new(plain("Status emoji"), emoji_el.into()).with_block_id(Id::EmojiBlock.block()).into(),
+        SlackInputBlock::new(plain("Display name"), name_el.into()).with_block_id(Id::NameBlock.block()).with_optional(true).into(),
+        SlackInputBlock::new(plain("Photo"), photo_el.into()).with_block_id(Id::PhotoBlock.block()).with_optional(true).into(),
+    ];
+    SlackView::Modal(
+        SlackModalView::new(plain(title), inputs)
+            .with_callback_id(Id::PresetModal.callback())
+            .with_private_metadata(emoji.unwrap_or("").to_string())
+            .with_submit(plain("Save"))
+            .with_close(plain("Cancel")),
+    )
+}
+
+/// The connect modal from the App Home: one field for the address the browser landed on after
+/// approving (or the bare code). Errors come back inline on the field.
+pub fn connect_modal() -> SlackView {
+    let field = text_input(Id::CodeInput).with_max_length(2000).with_placeholder(plain("https://…?code=…&state=…"));
+    let hint =
+        "After approving on Slack, copy the whole address from your browser's address bar (it contains code=). The code alone works too.";
+    let input = SlackInputBlock::new(plain("Address or code"), field.into()).with_block_id(Id::CodeBlock.block()).with_hint(plain(hint));
+    SlackView::Modal(
+        SlackModalView::new(plain("Connect"), vec![input.into()])
+            .with_callback_id(Id::ConnectModal.callback())
+            .with_submit(plain("Connect"))
+            .with_close(plain("Cancel")),
+    )
+}
+
+#[cfg(test)]
+mod legacy_check {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn legacy(s: &HomeState<'_>) -> Value {
+        let cmd = s.command;
+        let mut blocks = vec![json!({ "type": "header", "text": { "type": "plain_text", "text": "Status presets" } })];
+        let conn = if s.owner && s.connected {
+            ":large_green_circle: Connected as this bot's owner (single-user mode).".to_string()
+        } else if s.connected {
+            ":large_green_circle: Connected: your status drives your name and photo.".to_string()
+        } else {
+            format!(":white_circle: Not connected: I can't change your profile yet. Run `{cmd} connect`.")
+        };
+        let mut conn_block = json!({ "type": "section", "block_id": "connection", "text": { "type": "mrkdwn", "text": conn } });
+        if s.can_connect {
+            conn_block["accessory"] = json!({ "type": "button", "action_id": "home_connect", "text": { "type": "plain_text", "text": "Connect" }, "style": "primary" });
+        }
+        blocks.push(conn_block);
+        if s.can_connect {
+            blocks.push(json!({ "type": "context", "block_id": "connect_help", "elements": [{ "type": "mrkdwn", "text": "Connect sends you a link by DM. After approving, bring back the address your browser landed on:" }] }));
+            blocks.push(json!({ "type": "actions", "block_id": "connect_actions", "elements": [{ "type": "button", "action_id": "home_paste_code", "text": { "type": "plain_text", "text": "Paste the address" } }] }));
+        }
+        let (label, action, text) = if s.paused {
+            ("Resume", "home_resume", ":double_vertical_bar: Paused: I'm not changing your profile.")
+        } else {
+            ("Pause", "home_pause", ":arrow_forward: Active: I follow your status emoji.")
+        };
+        blocks.push(json!({ "type": "section", "block_id": "pause", "text": { "type": "mrkdwn", "text": text }, "accessory": { "type": "button", "action_id": action, "value": action, "text": { "type": "plain_text", "text": label } } }));
+        if let Some(active) = &s.active {
+            blocks.push(
+                json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("Now showing your :{active}: preset.") }] }),
+            );
+        }
+        blocks.push(json!({ "type": "divider" }));
+        if s.total == 0 {
+            blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": "You have no presets yet. Add one: pick an emoji, a display name and/or a photo." } }));
+        }
+        for p in &s.rows {
+            let name = p.name.as_deref().map(|n| format!("*{}*", esc(n))).unwrap_or_else(|| "_your own name_".into());
+            let photo = if p.has_photo { ":frame_with_picture: photo set" } else { "no photo" };
+            let text = format!(":{}: → {name}\n{photo}", p.emoji);
+            let mut section =
+                json!({ "type": "section", "block_id": format!("preset:{}", p.emoji), "text": { "type": "mrkdwn", "text": text } });
+            if let Some(url) = &p.image {
+                section["accessory"] = json!({ "type": "image", "image_url": url, "alt_text": p.emoji });
+            }
+            let edit =
+                json!({ "type": "button", "action_id": "preset_edit", "value": p.emoji, "text": { "type": "plain_text", "text": "Edit" } });
+            let delete = json!({ "type": "button", "action_id": "preset_delete", "value": p.emoji, "style": "danger", "text": { "type": "plain_text", "text": "Delete" },
+                "confirm": { "title": { "type": "plain_text", "text": "Delete preset?" },
+                    "text": { "type": "mrkdwn", "text": format!("Delete your :{}: preset? If it is showing now, your own name and photo come back.", p.emoji) },
+                    "confirm": { "type": "plain_text", "text": "Delete" }, "deny": { "type": "plain_text", "text": "Keep" } } });
+            blocks.push(section);
+            blocks.push(json!({ "type": "actions", "block_id": format!("actions:{}", p.emoji), "elements": [edit, delete] }));
+        }
+        if s.total > MAX_ROWS {
+            blocks.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("…and {} more. `{cmd} list` shows them all.", s.total - MAX_ROWS) }] }));
+        }
+        blocks.push(json!({ "type": "actions", "block_id": "add", "elements": [{ "type": "button", "action_id": "preset_add", "value": "add", "style": "primary", "text": { "type": "plain_text", "text": "Add preset" } }] }));
+        if let Some(name) = &s.shown {
+            blocks.insert(1, json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("Your profile shows *{}* right now.", esc(name)) }] }));
+        }
+        json!({ "type": "home", "blocks": blocks })
+    }
+
+    fn state(i: usize) -> HomeState<'static> {
+        let rows = (0..(i % 3) * 2)
+            .map(|k| Row {
+                emoji: format!("e{k}"),
+                name: (k % 2 == 0).then(|| format!("N<{k}>&")),
+                has_photo: k % 3 == 0,
+                image: (k == 1).then(|| "https://emoji.slack-edge.com/T1/e1/abc.png".to_string()),
+            })
+            .collect::<Vec<_>>();
+        let total = if i == 5 { 45 } else { rows.len() };
+        HomeState {
+            command: "/status-preset",
+            connected: i % 2 == 0,
+            owner: i == 2,
+            can_connect: i % 2 == 1 && i != 3,
+            paused: i % 4 == 1,
+            active: (i == 4).then(|| "e0".to_string()),
+            rows,
+            total,
+            shown: (i % 3 == 1).then(|| "A <b>".to_string()),
+        }
+    }
+
+    #[test]
+    fn typed_home_matches_legacy() {
+        for i in 0..8 {
+            let s = state(i);
+            let mut old = legacy(&s);
+            // The one intended change: the confirm text is plain_text.
+            for b in old["blocks"].as_array_mut().unwrap() {
+                if let Some(els) = b.get_mut("elements").and_then(Value::as_array_mut) {
+                    for e in els {
+                        if let Some(t) = e.get_mut("confirm").and_then(|c| c.get_mut("text")) {
+                            t["type"] = json!("plain_text");
+                        }
+                    }
+                }
+            }
+            let new = blocks::to_json(&SlackView::Home(compose(&s))).unwrap();
+            assert_eq!(new, old, "state {i}:\n{}", serde_json::to_string_pretty(&new).unwrap());
+        }
+    }
+
+    #[test]
+    fn typed_connect_modal_matches_legacy() {
+        let old = json!({
+            "type": "modal", "callback_id": "connect_modal",
+            "title": { "type": "plain_text", "text": "Connect" }, "submit": { "type": "plain_text", "text": "Connect" }, "close": { "type": "plain_text", "text": "Cancel" },
+            "blocks": [{ "type": "input", "block_id": "code_block", "label": { "type": "plain_text", "text": "Address or code" },
+              "hint": { "type": "plain_text", "text": "After approving on Slack, copy the whole address from your browser's address bar (it contains code=). The code alone works too." },
+              "element": { "type": "plain_text_input", "action_id": "code_input", "max_length": 2000, "placeholder": { "type": "plain_text", "text": "https://…?code=…&state=…" } } }]
+        });
+        let new = blocks::to_json(&connect_modal()).unwrap();
+        assert_eq!(new, old, "{}", serde_json::to_string_pretty(&new).unwrap());
+    }
+}
