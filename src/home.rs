@@ -276,125 +276,26 @@ pub fn connect_modal() -> SlackView {
 }
 
 #[cfg(test)]
-mod legacy_check {
+mod tests {
     use super::*;
-    use serde_json::{json, Value};
 
-    fn legacy(s: &HomeState<'_>) -> Value {
-        let cmd = s.command;
-        let mut blocks = vec![json!({ "type": "header", "text": { "type": "plain_text", "text": "Status presets" } })];
-        let conn = if s.owner && s.connected {
-            ":large_green_circle: Connected as this bot's owner (single-user mode).".to_string()
-        } else if s.connected {
-            ":large_green_circle: Connected: your status drives your name and photo.".to_string()
-        } else {
-            format!(":white_circle: Not connected: I can't change your profile yet. Run `{cmd} connect`.")
-        };
-        let mut conn_block = json!({ "type": "section", "block_id": "connection", "text": { "type": "mrkdwn", "text": conn } });
-        if s.can_connect {
-            conn_block["accessory"] = json!({ "type": "button", "action_id": "home_connect", "text": { "type": "plain_text", "text": "Connect" }, "style": "primary" });
-        }
-        blocks.push(conn_block);
-        if s.can_connect {
-            blocks.push(json!({ "type": "context", "block_id": "connect_help", "elements": [{ "type": "mrkdwn", "text": "Connect sends you a link by DM. After approving, bring back the address your browser landed on:" }] }));
-            blocks.push(json!({ "type": "actions", "block_id": "connect_actions", "elements": [{ "type": "button", "action_id": "home_paste_code", "text": { "type": "plain_text", "text": "Paste the address" } }] }));
-        }
-        let (label, action, text) = if s.paused {
-            ("Resume", "home_resume", ":double_vertical_bar: Paused: I'm not changing your profile.")
-        } else {
-            ("Pause", "home_pause", ":arrow_forward: Active: I follow your status emoji.")
-        };
-        blocks.push(json!({ "type": "section", "block_id": "pause", "text": { "type": "mrkdwn", "text": text }, "accessory": { "type": "button", "action_id": action, "value": action, "text": { "type": "plain_text", "text": label } } }));
-        if let Some(active) = &s.active {
-            blocks.push(
-                json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("Now showing your :{active}: preset.") }] }),
-            );
-        }
-        blocks.push(json!({ "type": "divider" }));
-        if s.total == 0 {
-            blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": "You have no presets yet. Add one: pick an emoji, a display name and/or a photo." } }));
-        }
-        for p in &s.rows {
-            let name = p.name.as_deref().map(|n| format!("*{}*", esc(n))).unwrap_or_else(|| "_your own name_".into());
-            let photo = if p.has_photo { ":frame_with_picture: photo set" } else { "no photo" };
-            let text = format!(":{}: → {name}\n{photo}", p.emoji);
-            let mut section =
-                json!({ "type": "section", "block_id": format!("preset:{}", p.emoji), "text": { "type": "mrkdwn", "text": text } });
-            if let Some(url) = &p.image {
-                section["accessory"] = json!({ "type": "image", "image_url": url, "alt_text": p.emoji });
-            }
-            let edit =
-                json!({ "type": "button", "action_id": "preset_edit", "value": p.emoji, "text": { "type": "plain_text", "text": "Edit" } });
-            let delete = json!({ "type": "button", "action_id": "preset_delete", "value": p.emoji, "style": "danger", "text": { "type": "plain_text", "text": "Delete" },
-                "confirm": { "title": { "type": "plain_text", "text": "Delete preset?" },
-                    "text": { "type": "mrkdwn", "text": format!("Delete your :{}: preset? If it is showing now, your own name and photo come back.", p.emoji) },
-                    "confirm": { "type": "plain_text", "text": "Delete" }, "deny": { "type": "plain_text", "text": "Keep" } } });
-            blocks.push(section);
-            blocks.push(json!({ "type": "actions", "block_id": format!("actions:{}", p.emoji), "elements": [edit, delete] }));
-        }
-        if s.total > MAX_ROWS {
-            blocks.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("…and {} more. `{cmd} list` shows them all.", s.total - MAX_ROWS) }] }));
-        }
-        blocks.push(json!({ "type": "actions", "block_id": "add", "elements": [{ "type": "button", "action_id": "preset_add", "value": "add", "style": "primary", "text": { "type": "plain_text", "text": "Add preset" } }] }));
-        if let Some(name) = &s.shown {
-            blocks.insert(1, json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("Your profile shows *{}* right now.", esc(name)) }] }));
-        }
-        json!({ "type": "home", "blocks": blocks })
-    }
-
-    fn state(i: usize) -> HomeState<'static> {
-        let rows = (0..(i % 3) * 2)
-            .map(|k| Row {
-                emoji: format!("e{k}"),
-                name: (k % 2 == 0).then(|| format!("N<{k}>&")),
-                has_photo: k % 3 == 0,
-                image: (k == 1).then(|| "https://emoji.slack-edge.com/T1/e1/abc.png".to_string()),
-            })
-            .collect::<Vec<_>>();
-        let total = if i == 5 { 45 } else { rows.len() };
-        HomeState {
-            command: "/status-preset",
-            connected: i % 2 == 0,
-            owner: i == 2,
-            can_connect: i % 2 == 1 && i != 3,
-            paused: i % 4 == 1,
-            active: (i == 4).then(|| "e0".to_string()),
-            rows,
-            total,
-            shown: (i % 3 == 1).then(|| "A <b>".to_string()),
-        }
+    #[test]
+    fn an_80_character_name_fits_the_name_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let view = blocks::to_json(&preset_modal(&store, "U1", None)).unwrap();
+        let max = view["blocks"][1]["element"]["max_length"].as_u64().unwrap();
+        let name = "😀".repeat(crate::command::MAX_DISPLAY_NAME_CHARS);
+        assert!(crate::command::validate_display_name(&name).is_ok());
+        assert!(name.encode_utf16().count() as u64 <= max, "{max}");
+        assert_eq!(view["blocks"][1]["block_id"], "name_block");
+        assert_eq!(view["private_metadata"], "");
     }
 
     #[test]
-    fn typed_home_matches_legacy() {
-        for i in 0..8 {
-            let s = state(i);
-            let mut old = legacy(&s);
-            // The one intended change: the confirm text is plain_text.
-            for b in old["blocks"].as_array_mut().unwrap() {
-                if let Some(els) = b.get_mut("elements").and_then(Value::as_array_mut) {
-                    for e in els {
-                        if let Some(t) = e.get_mut("confirm").and_then(|c| c.get_mut("text")) {
-                            t["type"] = json!("plain_text");
-                        }
-                    }
-                }
-            }
-            let new = blocks::to_json(&SlackView::Home(compose(&s))).unwrap();
-            assert_eq!(new, old, "state {i}:\n{}", serde_json::to_string_pretty(&new).unwrap());
-        }
-    }
-
-    #[test]
-    fn typed_connect_modal_matches_legacy() {
-        let old = json!({
-            "type": "modal", "callback_id": "connect_modal",
-            "title": { "type": "plain_text", "text": "Connect" }, "submit": { "type": "plain_text", "text": "Connect" }, "close": { "type": "plain_text", "text": "Cancel" },
-            "blocks": [{ "type": "input", "block_id": "code_block", "label": { "type": "plain_text", "text": "Address or code" },
-              "hint": { "type": "plain_text", "text": "After approving on Slack, copy the whole address from your browser's address bar (it contains code=). The code alone works too." },
-              "element": { "type": "plain_text_input", "action_id": "code_input", "max_length": 2000, "placeholder": { "type": "plain_text", "text": "https://…?code=…&state=…" } } }]
-        });
-        let new = blocks::to_json(&connect_modal()).unwrap();
-        assert_eq!(new, old, "{}", serde_json::to_string_pretty(&new).unwrap());
+    fn the_delete_confirm_text_is_plain_text() {
+        let r = Row { emoji: "coffee".into(), name: None, has_photo: false, image: None };
+        let actions = serde_json::to_value(&row(&r)[1]).unwrap();
+        assert_eq!(actions["elements"][1]["confirm"]["text"]["type"], "plain_text");
     }
 }
