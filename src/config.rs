@@ -213,27 +213,10 @@ impl Config {
         Self::from_parts(file, env)
     }
 
+    /// The file with the environment applied, checked in a fixed order (tokens, Slack settings,
+    /// OAuth, limits, images, schedule, metrics, storage): the first problem is the one reported.
     fn from_parts(mut f: FileConfig, env: &dyn Env) -> Result<Config, ConfigError> {
-        override_secret(&mut f.slack.app_token, env, "SLACK_APP_TOKEN");
-        override_secret(&mut f.slack.bot_token, env, "SLACK_BOT_TOKEN");
-        override_secret(&mut f.slack.user_token, env, "SLACK_USER_TOKEN");
-        override_secret(&mut f.oauth.client_secret, env, "SLACK_CLIENT_SECRET");
-        if let Some(v) = env.var("SLACK_API_URL") {
-            f.slack.api_url = Some(v);
-        }
-        if let Some(v) = env.var("SLACK_CLIENT_ID") {
-            f.oauth.client_id = Some(v);
-        }
-        if let Some(v) = env.var("SLACK_REDIRECT_URL") {
-            f.oauth.redirect_url = Some(v);
-        }
-        if let Some(v) = env.var("STATUSINATOR_DB") {
-            f.storage.path = Some(PathBuf::from(v));
-        }
-        if let Some(v) = env.var("STATUSINATOR_ADMINS") {
-            f.slack.admins = v.split([',', ' ']).filter(|s| !s.is_empty()).map(str::to_string).collect();
-        }
-
+        apply_env(&mut f, env);
         let app_token = require_token(
             f.slack.app_token,
             "slack.app_token",
@@ -259,68 +242,13 @@ impl Config {
                 return Err(bad(format!("slack.admins must list member ids such as U0123ABCD, and {a:?} is not one")));
             }
         }
-
-        let oauth = match f.oauth.client_id.filter(|s| !s.trim().is_empty()) {
-            None => {
-                if f.oauth.client_secret.is_some() || f.oauth.pkce {
-                    return Err(bad("oauth.client_id is missing: set SLACK_CLIENT_ID or [oauth] client_id to let members connect"));
-                }
-                None
-            }
-            Some(client_id) => {
-                if f.oauth.client_secret.is_none() && !f.oauth.pkce {
-                    return Err(bad("oauth.client_secret is missing: set SLACK_CLIENT_SECRET, or [oauth] pkce = true for a public client"));
-                }
-                if let Some(r) = &f.oauth.redirect_url {
-                    check_redirect_url(r)?;
-                }
-                Some(OauthConfig {
-                    client_id,
-                    client_secret: f.oauth.client_secret,
-                    redirect_url: f.oauth.redirect_url,
-                    pkce: f.oauth.pkce,
-                })
-            }
-        };
-
-        let limits = f.limits;
-        if limits.commands_per_minute == 0 {
-            return Err(bad("limits.commands_per_minute must be at least 1"));
-        }
-        if !(1..=10).contains(&limits.profile_updates_per_minute) {
-            return Err(bad("limits.profile_updates_per_minute must be between 1 and 10 (Slack allows 10)"));
-        }
-        if !(1..=20).contains(&limits.photos_per_minute) {
-            return Err(bad("limits.photos_per_minute must be between 1 and 20 (users.setPhoto is Tier 2)"));
-        }
-        if limits.max_attempts == 0 {
-            return Err(bad("limits.max_attempts must be at least 1"));
-        }
-        let images = f.images;
-        if !(512..=1024).contains(&images.size) {
-            return Err(bad(format!("images.size must be between 512 and 1024 pixels, not {}", images.size)));
-        }
-        if images.max_bytes == 0 || images.max_bytes > 10 * 1024 * 1024 {
-            return Err(bad("images.max_bytes must be between 1 and 10485760 (10 MB)"));
-        }
-        if images.max_side < images.size || images.max_side > 8192 {
-            return Err(bad("images.max_side must be between images.size and 8192"));
-        }
-
+        let oauth = oauth_config(f.oauth)?;
+        check_limits(&f.limits)?;
+        check_images(&f.images)?;
         if f.schedule.emoji_refresh_hour > 23 {
             return Err(bad(format!("schedule.emoji_refresh_hour must be an hour from 0 to 23, not {}", f.schedule.emoji_refresh_hour)));
         }
-        let listen = match f.metrics.listen {
-            None => None,
-            Some(s) => {
-                let addr: SocketAddr =
-                    s.parse().map_err(|_| bad(format!("metrics.listen must be an address such as 127.0.0.1:9464, not {s:?}")))?;
-                if !addr.ip().is_loopback() && !f.metrics.allow_remote {
-                    return Err(bad(format!("metrics.listen {addr} is not a loopback address: set [metrics] allow_remote = true to serve metrics beyond this machine")));
-                }
-                Some(addr)
-            }
-        };
+        let metrics = metrics_config(f.metrics)?;
 
         Ok(Config {
             app_token,
@@ -333,14 +261,9 @@ impl Config {
             oauth,
             db_path: f.storage.path.unwrap_or_else(|| PathBuf::from("statusinator.db")),
             unwritable_exit: unwritable_exit(f.storage.unwritable_exit_seconds)?,
-            limits,
-            images,
-            metrics: MetricsConfig {
-                listen,
-                allow_remote: f.metrics.allow_remote,
-                allowed_hosts: f.metrics.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
-                csv: f.metrics.csv,
-            },
+            limits: f.limits,
+            images: f.images,
+            metrics,
             schedule: f.schedule,
         })
     }
@@ -354,6 +277,98 @@ impl Config {
     pub fn is_admin(&self, user: &str) -> bool {
         self.admins.iter().any(|a| a == user)
     }
+}
+
+/// The environment variables that override the file.
+fn apply_env(f: &mut FileConfig, env: &dyn Env) {
+    override_secret(&mut f.slack.app_token, env, "SLACK_APP_TOKEN");
+    override_secret(&mut f.slack.bot_token, env, "SLACK_BOT_TOKEN");
+    override_secret(&mut f.slack.user_token, env, "SLACK_USER_TOKEN");
+    override_secret(&mut f.oauth.client_secret, env, "SLACK_CLIENT_SECRET");
+    if let Some(v) = env.var("SLACK_API_URL") {
+        f.slack.api_url = Some(v);
+    }
+    if let Some(v) = env.var("SLACK_CLIENT_ID") {
+        f.oauth.client_id = Some(v);
+    }
+    if let Some(v) = env.var("SLACK_REDIRECT_URL") {
+        f.oauth.redirect_url = Some(v);
+    }
+    if let Some(v) = env.var("STATUSINATOR_DB") {
+        f.storage.path = Some(PathBuf::from(v));
+    }
+    if let Some(v) = env.var("STATUSINATOR_ADMINS") {
+        f.slack.admins = v.split([',', ' ']).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    }
+}
+
+/// `[oauth]`: off without a client id; with one, a secret or PKCE is required.
+fn oauth_config(o: FileOauth) -> Result<Option<OauthConfig>, ConfigError> {
+    let Some(client_id) = o.client_id.filter(|s| !s.trim().is_empty()) else {
+        if o.client_secret.is_some() || o.pkce {
+            return Err(bad("oauth.client_id is missing: set SLACK_CLIENT_ID or [oauth] client_id to let members connect"));
+        }
+        return Ok(None);
+    };
+    if o.client_secret.is_none() && !o.pkce {
+        return Err(bad("oauth.client_secret is missing: set SLACK_CLIENT_SECRET, or [oauth] pkce = true for a public client"));
+    }
+    if let Some(r) = &o.redirect_url {
+        check_redirect_url(r)?;
+    }
+    Ok(Some(OauthConfig { client_id, client_secret: o.client_secret, redirect_url: o.redirect_url, pkce: o.pkce }))
+}
+
+/// `[limits]` within what Slack allows.
+fn check_limits(limits: &Limits) -> Result<(), ConfigError> {
+    if limits.commands_per_minute == 0 {
+        return Err(bad("limits.commands_per_minute must be at least 1"));
+    }
+    if !(1..=10).contains(&limits.profile_updates_per_minute) {
+        return Err(bad("limits.profile_updates_per_minute must be between 1 and 10 (Slack allows 10)"));
+    }
+    if !(1..=20).contains(&limits.photos_per_minute) {
+        return Err(bad("limits.photos_per_minute must be between 1 and 20 (users.setPhoto is Tier 2)"));
+    }
+    if limits.max_attempts == 0 {
+        return Err(bad("limits.max_attempts must be at least 1"));
+    }
+    Ok(())
+}
+
+/// `[images]`: the stored size, the largest upload and the largest side.
+fn check_images(images: &Images) -> Result<(), ConfigError> {
+    if !(512..=1024).contains(&images.size) {
+        return Err(bad(format!("images.size must be between 512 and 1024 pixels, not {}", images.size)));
+    }
+    if images.max_bytes == 0 || images.max_bytes > 10 * 1024 * 1024 {
+        return Err(bad("images.max_bytes must be between 1 and 10485760 (10 MB)"));
+    }
+    if images.max_side < images.size || images.max_side > 8192 {
+        return Err(bad("images.max_side must be between images.size and 8192"));
+    }
+    Ok(())
+}
+
+/// `[metrics]`: the listen address is loopback unless `allow_remote` says otherwise.
+fn metrics_config(m: FileMetrics) -> Result<MetricsConfig, ConfigError> {
+    let listen = match m.listen {
+        None => None,
+        Some(s) => {
+            let addr: SocketAddr =
+                s.parse().map_err(|_| bad(format!("metrics.listen must be an address such as 127.0.0.1:9464, not {s:?}")))?;
+            if !addr.ip().is_loopback() && !m.allow_remote {
+                return Err(bad(format!("metrics.listen {addr} is not a loopback address: set [metrics] allow_remote = true to serve metrics beyond this machine")));
+            }
+            Some(addr)
+        }
+    };
+    Ok(MetricsConfig {
+        listen,
+        allow_remote: m.allow_remote,
+        allowed_hosts: m.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
+        csv: m.csv,
+    })
 }
 
 /// `[storage] unwritable_exit_seconds`, default 300 (five minutes).

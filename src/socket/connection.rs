@@ -14,16 +14,17 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::Instrument;
 use url::Url;
 
-use super::envelope::{self, Frame, FrameError, Hello, MAX_READ_BYTES};
+use super::envelope::{self, Envelope, Frame, FrameError, Hello, MAX_READ_BYTES};
 use super::{AckDecision, Handler, SocketStatus};
 
 pub const PING_EVERY: Duration = Duration::from_secs(5);
@@ -46,10 +47,40 @@ pub enum ConnEvent {
     Closed { id: u64, error: Option<String>, said_hello: bool },
 }
 
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The TLS client settings for Slack's websocket: built once per supervisor and shared by its
+/// connections (not process-wide, so two bots in one process keep their own). A build that
+/// failed fails each connect, as building it there would.
+#[derive(Clone)]
+pub(crate) struct Tls(Result<Arc<rustls::ClientConfig>, rustls::Error>);
+
+impl Tls {
+    pub(crate) fn new() -> Tls {
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()));
+        Tls(cfg)
+    }
+
+    fn config(&self) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+        Ok(self.0.clone()?)
+    }
+}
+
+/// What a connection shares with its supervisor and the other connections.
+#[derive(Clone)]
+pub(crate) struct Link {
+    pub(crate) handler: Handler,
+    pub(crate) status: Arc<SocketStatus>,
+    pub(crate) tls: Tls,
+    /// Where the connection reports hello, disconnect and its end.
+    pub(crate) events: mpsc::Sender<ConnEvent>,
+}
+
 /// Checks the URL and connects (wss:// anywhere, ws:// only on loopback).
-async fn connect(
-    url: &str,
-) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>> {
+async fn connect(url: &str, tls: &Tls) -> anyhow::Result<Ws> {
     let u = Url::parse(url)?;
     match u.scheme() {
         "wss" => {}
@@ -60,7 +91,7 @@ async fn connect(
     // Above what `envelope::parse` handles, so an oversized frame reaches us and can be acked.
     cfg.max_message_size = Some(MAX_READ_BYTES);
     cfg.max_frame_size = Some(MAX_READ_BYTES);
-    let connector = tokio_tungstenite::Connector::Rustls(tls_config()?);
+    let connector = tokio_tungstenite::Connector::Rustls(tls.config()?);
     // Nagle off: an ack is one small frame that must leave now, not wait for the next frame
     // (with delayed ACKs that cost up to 40 ms an ack; Slack's deadline is 3 s).
     let fut = tokio_tungstenite::connect_async_tls_with_config(url, Some(cfg), true, Some(connector));
@@ -69,60 +100,41 @@ async fn connect(
     Ok(ws)
 }
 
-fn tls_config() -> anyhow::Result<Arc<rustls::ClientConfig>> {
-    static CFG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
-    if let Some(c) = CFG.get() {
-        return Ok(c.clone());
-    }
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(CFG.get_or_init(|| Arc::new(cfg)).clone())
-}
-
 /// Runs one connection to completion. `retire` flips to true when the
 /// supervisor wants it gone (after a replacement said hello, or at shutdown).
-pub async fn run(
-    id: u64,
-    url: String,
-    handler: Handler,
-    status: Arc<SocketStatus>,
-    events: mpsc::Sender<ConnEvent>,
-    retire: watch::Receiver<bool>,
-) {
+pub(crate) async fn run(id: u64, url: String, link: Link, retire: watch::Receiver<bool>) {
     let span = tracing::info_span!("socket", conn = id);
     async move {
         let mut said_hello = false;
-        let error = match connect(&url).await {
+        let error = match connect(&url, &link.tls).await {
             Err(e) => Some(format!("{e:#}")),
-            Ok(ws) => serve(id, ws, handler, &status, &events, retire, &mut said_hello).await.err().map(|e| format!("{e:#}")),
+            Ok(ws) => serve(id, ws, &link, retire, &mut said_hello).await.err().map(|e| format!("{e:#}")),
         };
         if said_hello {
-            status.connected.fetch_sub(1, Ordering::Relaxed);
+            link.status.connected.fetch_sub(1, Ordering::Relaxed);
         }
         match &error {
             Some(e) => tracing::warn!(error = %e, "connection ended"),
             None => tracing::info!("connection closed"),
         }
-        let _ = events.send(ConnEvent::Closed { id, error, said_hello }).await;
+        let _ = link.events.send(ConnEvent::Closed { id, error, said_hello }).await;
     }
     .instrument(span)
     .await
 }
 
-async fn serve(
-    id: u64,
-    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    handler: Handler,
-    status: &Arc<SocketStatus>,
-    events: &mpsc::Sender<ConnEvent>,
-    mut retire: watch::Receiver<bool>,
-    said_hello: &mut bool,
-) -> anyhow::Result<()> {
-    let (mut sink, mut stream) = ws.split();
-    // Acks and pings go through one bounded queue to the single writer.
+async fn serve(id: u64, ws: Ws, link: &Link, retire: watch::Receiver<bool>, said_hello: &mut bool) -> anyhow::Result<()> {
+    let (sink, stream) = ws.split();
+    let (out, writer) = spawn_writer(sink);
+    let mut session = Session { id, link, out, inflight: JoinSet::new(), said_hello, skipped: Skipped::default() };
+    let result = session.read(stream, retire).await;
+    session.skipped.sum_up();
+    session.close(writer).await;
+    result
+}
+
+/// The single writer: acks and pings reach it through one bounded queue.
+fn spawn_writer(mut sink: SplitSink<Ws, Message>) -> (mpsc::Sender<Message>, JoinHandle<()>) {
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(512);
     let writer = tokio::spawn(
         async move {
@@ -140,144 +152,155 @@ async fn serve(
         }
         .in_current_span(),
     );
-
-    let mut inflight: JoinSet<()> = JoinSet::new();
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_seen = Instant::now();
-    let mut last_frame = Instant::now();
-    let mut draining_since: Option<Instant> = if *retire.borrow() { Some(Instant::now()) } else { None };
-    let mut result = Ok(());
-    let mut skipped = Skipped::default();
-
-    loop {
-        if let Some(since) = draining_since {
-            let quiet = last_frame.elapsed() >= DRAIN_QUIET && since.elapsed() >= DRAIN_QUIET;
-            if (inflight.is_empty() && quiet) || since.elapsed() >= DRAIN_MAX {
-                break;
-            }
-        }
-        tokio::select! {
-            frame = stream.next(), if inflight.len() < MAX_IN_FLIGHT => {
-                last_seen = Instant::now();
-                match frame {
-                    None => { result = Err(anyhow::anyhow!("Slack closed the connection")); break; }
-                    Some(Err(e)) => { result = Err(anyhow::anyhow!("websocket error: {e}")); break; }
-                    Some(Ok(Message::Text(text))) => {
-                        last_frame = Instant::now();
-                        on_text(id, text.as_str(), &handler, status, events, &out_tx, &mut inflight, said_hello, &mut skipped).await;
-                    }
-                    Some(Ok(Message::Ping(p))) => { let _ = out_tx.try_send(Message::Pong(p)); }
-                    Some(Ok(Message::Pong(_))) => {}
-                    Some(Ok(Message::Close(frame))) => {
-                        tracing::info!(?frame, "Slack sent close");
-                        result = Err(anyhow::anyhow!("Slack closed the connection"));
-                        break;
-                    }
-                    Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => tracing::debug!("ignoring a binary frame"),
-                }
-            }
-            Some(done) = inflight.join_next(), if !inflight.is_empty() => {
-                // Progress counts as life while reads are paused at the cap.
-                if inflight.len() + 1 >= MAX_IN_FLIGHT {
-                    last_seen = Instant::now();
-                }
-                if let Err(e) = done {
-                    tracing::error!(error = %e, "envelope task failed");
-                }
-            }
-            _ = ping.tick() => {
-                if last_seen.elapsed() >= DEAD_AFTER {
-                    result = Err(anyhow::anyhow!("no pong or frame for {}s: declaring the connection dead", last_seen.elapsed().as_secs()));
-                    break;
-                }
-                let _ = out_tx.try_send(Message::Ping(Vec::new().into()));
-            }
-            changed = retire.changed(), if draining_since.is_none() => {
-                if changed.is_err() || *retire.borrow() {
-                    tracing::info!("retiring: draining in-flight envelopes");
-                    draining_since = Some(Instant::now());
-                }
-            }
-            _ = tokio::time::sleep(DRAIN_QUIET), if draining_since.is_some() => {}
-        }
-    }
-
-    skipped.sum_up();
-    // Acks still being decided are written before the close frame.
-    let deadline = Instant::now() + DRAIN_MAX;
-    while !inflight.is_empty() {
-        match tokio::time::timeout_at(deadline, inflight.join_next()).await {
-            Ok(_) => {}
-            Err(_) => {
-                // Not aborted: a handler cut off half-way could leave its work half done.
-                // They finish on their own; their acks cannot go out, so Slack redelivers
-                // and the dispatcher's dedupe acks the redelivery.
-                tracing::warn!(left = inflight.len(), "envelopes still in flight at close; Slack will redeliver them");
-                inflight.detach_all();
-                break;
-            }
-        }
-    }
-    let _ = out_tx.send(Message::Close(None)).await;
-    drop(out_tx);
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
-    result
+    (out_tx, writer)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn on_text(
+/// One open connection: what it reads is handed on, and the acks go out through `out`.
+struct Session<'a> {
     id: u64,
-    text: &str,
-    handler: &Handler,
-    status: &Arc<SocketStatus>,
-    events: &mpsc::Sender<ConnEvent>,
-    out: &mpsc::Sender<Message>,
-    inflight: &mut JoinSet<()>,
-    said_hello: &mut bool,
-    skipped: &mut Skipped,
-) {
-    match envelope::parse(text) {
-        Err(e) => skipped.skip(text, &e, out, status).await,
-        Ok(Frame::Unknown(kind)) => tracing::warn!(kind, "skipping a frame of unknown type"),
-        Ok(Frame::Hello(hello)) => {
-            if !*said_hello {
-                *said_hello = true;
-                status.connected.fetch_add(1, Ordering::Relaxed);
+    link: &'a Link,
+    out: mpsc::Sender<Message>,
+    inflight: JoinSet<()>,
+    said_hello: &'a mut bool,
+    skipped: Skipped,
+}
+
+impl Session<'_> {
+    /// Reads until the line fails or dies, or (retired) it has drained; `Ok` after a drain.
+    async fn read(&mut self, mut stream: SplitStream<Ws>, mut retire: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_seen = Instant::now();
+        let mut last_frame = Instant::now();
+        let mut draining_since: Option<Instant> = if *retire.borrow() { Some(Instant::now()) } else { None };
+        loop {
+            if let Some(since) = draining_since {
+                let quiet = last_frame.elapsed() >= DRAIN_QUIET && since.elapsed() >= DRAIN_QUIET;
+                if (self.inflight.is_empty() && quiet) || since.elapsed() >= DRAIN_MAX {
+                    return Ok(());
+                }
             }
-            tracing::info!(approximate_connection_time = hello.approximate_connection_time, "hello");
-            let _ = events.send(ConnEvent::Hello { id, hello }).await;
-        }
-        Ok(Frame::Disconnect { reason }) => {
-            tracing::info!(reason, "Slack asked us to disconnect");
-            let _ = events.send(ConnEvent::Disconnect { id, reason }).await;
-        }
-        Ok(Frame::Envelope(env)) => {
-            crate::metrics::global().envelopes.inc(env.subtype().unwrap_or("unknown"));
-            let handler = handler.clone();
-            let out = out.clone();
-            let status = status.clone();
-            let span = tracing::info_span!("envelope", envelope_id = %env.envelope_id, kind = ?env.kind, retry = env.retry_attempt, event_id = tracing::field::Empty);
-            inflight.spawn(
-                async move {
-                    let envelope_id = env.envelope_id.clone();
-                    let started = Instant::now();
-                    match handler(env).await {
-                        AckDecision::Ack(payload) => {
-                            let text = envelope::ack(&envelope_id, payload.as_ref());
-                            if out.send(Message::Text(text.into())).await.is_ok() {
-                                status.acked.fetch_add(1, Ordering::Relaxed);
-                                crate::metrics::global().ack_latency.observe(started.elapsed());
-                                tracing::debug!(ack_us = started.elapsed().as_micros() as u64, "acked");
-                            }
-                        }
-                        // The dispatcher logged why (a full store: once per episode, not per envelope).
-                        AckDecision::NoAck => tracing::debug!("not acking: Slack will redeliver"),
+            tokio::select! {
+                frame = stream.next(), if self.inflight.len() < MAX_IN_FLIGHT => {
+                    last_seen = Instant::now();
+                    if matches!(frame, Some(Ok(Message::Text(_)))) {
+                        last_frame = Instant::now();
+                    }
+                    self.on_frame(frame).await?;
+                }
+                Some(done) = self.inflight.join_next(), if !self.inflight.is_empty() => {
+                    // Progress counts as life while reads are paused at the cap.
+                    if self.inflight.len() + 1 >= MAX_IN_FLIGHT {
+                        last_seen = Instant::now();
+                    }
+                    if let Err(e) = done {
+                        tracing::error!(error = %e, "envelope task failed");
                     }
                 }
-                .instrument(span),
-            );
+                _ = ping.tick() => {
+                    if last_seen.elapsed() >= DEAD_AFTER {
+                        anyhow::bail!("no pong or frame for {}s: declaring the connection dead", last_seen.elapsed().as_secs());
+                    }
+                    let _ = self.out.try_send(Message::Ping(Vec::new().into()));
+                }
+                changed = retire.changed(), if draining_since.is_none() => {
+                    if changed.is_err() || *retire.borrow() {
+                        tracing::info!("retiring: draining in-flight envelopes");
+                        draining_since = Some(Instant::now());
+                    }
+                }
+                _ = tokio::time::sleep(DRAIN_QUIET), if draining_since.is_some() => {}
+            }
         }
+    }
+
+    /// One read from the websocket; an error ends the connection with it.
+    async fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> anyhow::Result<()> {
+        match frame {
+            None => anyhow::bail!("Slack closed the connection"),
+            Some(Err(e)) => anyhow::bail!("websocket error: {e}"),
+            Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await,
+            Some(Ok(Message::Ping(p))) => {
+                let _ = self.out.try_send(Message::Pong(p));
+            }
+            Some(Ok(Message::Pong(_))) => {}
+            Some(Ok(Message::Close(frame))) => {
+                tracing::info!(?frame, "Slack sent close");
+                anyhow::bail!("Slack closed the connection");
+            }
+            Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => tracing::debug!("ignoring a binary frame"),
+        }
+        Ok(())
+    }
+
+    /// Writes the acks still being decided, then the close frame, and lets the writer finish.
+    async fn close(mut self, writer: JoinHandle<()>) {
+        let deadline = Instant::now() + DRAIN_MAX;
+        while !self.inflight.is_empty() {
+            match tokio::time::timeout_at(deadline, self.inflight.join_next()).await {
+                Ok(_) => {}
+                Err(_) => {
+                    // Not aborted: a handler cut off half-way could leave its work half done.
+                    // They finish on their own; their acks cannot go out, so Slack redelivers
+                    // and the dispatcher's dedupe acks the redelivery.
+                    tracing::warn!(left = self.inflight.len(), "envelopes still in flight at close; Slack will redeliver them");
+                    self.inflight.detach_all();
+                    break;
+                }
+            }
+        }
+        let _ = self.out.send(Message::Close(None)).await;
+        drop(self.out);
+        let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    }
+
+    async fn on_text(&mut self, text: &str) {
+        let status = &self.link.status;
+        match envelope::parse(text) {
+            Err(e) => self.skipped.skip(text, &e, &self.out, status).await,
+            Ok(Frame::Unknown(kind)) => tracing::warn!(kind, "skipping a frame of unknown type"),
+            Ok(Frame::Hello(hello)) => {
+                if !*self.said_hello {
+                    *self.said_hello = true;
+                    status.connected.fetch_add(1, Ordering::Relaxed);
+                }
+                tracing::info!(approximate_connection_time = hello.approximate_connection_time, "hello");
+                let _ = self.link.events.send(ConnEvent::Hello { id: self.id, hello }).await;
+            }
+            Ok(Frame::Disconnect { reason }) => {
+                tracing::info!(reason, "Slack asked us to disconnect");
+                let _ = self.link.events.send(ConnEvent::Disconnect { id: self.id, reason }).await;
+            }
+            Ok(Frame::Envelope(env)) => self.spawn_envelope(env),
+        }
+    }
+
+    /// Hands an envelope to the handler in its own task, which writes the ack it decides.
+    fn spawn_envelope(&mut self, env: Envelope) {
+        crate::metrics::global().envelopes.inc(env.subtype().unwrap_or("unknown"));
+        let handler = self.link.handler.clone();
+        let out = self.out.clone();
+        let status = self.link.status.clone();
+        let span = tracing::info_span!("envelope", envelope_id = %env.envelope_id, kind = ?env.kind, retry = env.retry_attempt, event_id = tracing::field::Empty);
+        self.inflight.spawn(
+            async move {
+                let envelope_id = env.envelope_id.clone();
+                let started = Instant::now();
+                match handler(env).await {
+                    AckDecision::Ack(payload) => {
+                        let text = envelope::ack(&envelope_id, payload.as_ref());
+                        if out.send(Message::Text(text.into())).await.is_ok() {
+                            status.acked.fetch_add(1, Ordering::Relaxed);
+                            crate::metrics::global().ack_latency.observe(started.elapsed());
+                            tracing::debug!(ack_us = started.elapsed().as_micros() as u64, "acked");
+                        }
+                    }
+                    // The dispatcher logged why (a full store: once per episode, not per envelope).
+                    AckDecision::NoAck => tracing::debug!("not acking: Slack will redeliver"),
+                }
+            }
+            .instrument(span),
+        );
     }
 }
 

@@ -21,7 +21,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::backoff::Backoff;
-use super::connection::{self, ConnEvent};
+use super::connection::{self, ConnEvent, Tls};
+use super::envelope::Hello;
 use super::{Handler, SocketStatus};
 use crate::shutdown::Shutdown;
 use crate::slack::ApiError;
@@ -126,172 +127,230 @@ impl Supervisor {
     }
 
     pub async fn run(mut self) -> Result<(), SocketError> {
-        let (tx, mut rx) = mpsc::channel::<Msg>(64);
-        let (conn_tx, mut conn_rx) = mpsc::channel::<ConnEvent>(64);
-        // Forward connection events into the one queue this loop reads.
-        {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                while let Some(ev) = conn_rx.recv().await {
-                    if tx.send(Msg::Conn(ev)).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-
-        let mut conns: BTreeMap<u64, Conn> = BTreeMap::new();
-        let mut next_id = 1u64;
-        let mut opening = 0usize;
-        let mut next_open_at = Instant::now();
-        let mut stopping: Option<Result<(), SocketError>> = None;
-        let mut stop_deadline: Option<Instant> = None;
-        let mut refusals = Refusals::default();
-
+        let mut run = Run::start(Tls::new());
         loop {
-            if stopping.is_some() {
-                for c in conns.values_mut() {
-                    if !c.retiring {
-                        c.retiring = true;
-                        let _ = c.retire.send(true);
-                    }
-                }
-                if conns.is_empty() {
+            if run.stopping.is_some() {
+                run.retire_all();
+                if run.conns.is_empty() {
                     break;
                 }
             } else {
-                let now = Instant::now();
-                for c in conns.values_mut() {
-                    if c.refresh_at.is_some_and(|t| t <= now) && !c.retiring {
-                        tracing::info!("connection time nearly up: opening a replacement");
-                        c.needs_replacement = true;
-                        c.refresh_at = None;
-                    }
-                }
-                let healthy = conns.values().filter(|c| !c.retiring && !c.needs_replacement).count();
-                if healthy + opening < self.desired && next_open_at <= now {
-                    opening += 1;
-                    let opener = self.opener.clone();
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        let r = opener().await;
-                        let _ = tx.send(Msg::Opened(r)).await;
-                    });
-                }
+                self.open_if_short(&mut run);
             }
-
-            let wake = {
-                let mut w = stop_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-                if stopping.is_none() {
-                    if next_open_at > Instant::now() {
-                        w = w.min(next_open_at);
-                    }
-                    for c in conns.values() {
-                        if let Some(t) = c.refresh_at {
-                            w = w.min(t);
-                        }
-                    }
-                }
-                w
-            };
-
+            let wake = run.wake();
             let msg = tokio::select! {
-                m = rx.recv() => m,
+                m = run.rx.recv() => m,
                 _ = tokio::time::sleep_until(wake) => {
-                    if stop_deadline.is_some_and(|d| d <= Instant::now()) {
-                        tracing::warn!(left = conns.len(), "connections did not close in time");
+                    if run.stop_deadline.is_some_and(|d| d <= Instant::now()) {
+                        tracing::warn!(left = run.conns.len(), "connections did not close in time");
                         break;
                     }
                     continue;
                 }
-                _ = self.shutdown.wait(), if stopping.is_none() => {
+                _ = self.shutdown.wait(), if run.stopping.is_none() => {
                     tracing::info!("closing Socket Mode connections");
-                    stopping = Some(Ok(()));
-                    stop_deadline = Some(Instant::now() + Duration::from_secs(8));
+                    run.stop(Ok(()));
                     continue;
                 }
             };
             let Some(msg) = msg else { break };
-
             match msg {
-                Msg::Opened(Ok(url)) => {
-                    opening = opening.saturating_sub(1);
-                    self.status.opened.fetch_add(1, Ordering::Relaxed);
-                    refusals.accepted(&self.status);
-                    if stopping.is_some() {
-                        continue;
-                    }
-                    let id = next_id;
-                    next_id += 1;
-                    let (retire_tx, retire_rx) = watch::channel(false);
-                    conns.insert(
-                        id,
-                        Conn { retire: retire_tx, retiring: false, needs_replacement: false, hello_at: None, refresh_at: None },
-                    );
-                    tokio::spawn(connection::run(id, url, self.handler.clone(), self.status.clone(), conn_tx.clone(), retire_rx));
+                Msg::Opened(Ok(url)) => self.opened(&mut run, url),
+                Msg::Opened(Err(e)) => self.not_opened(&mut run, &e),
+                Msg::Conn(ConnEvent::Hello { id, hello }) => self.hello(&mut run, id, &hello),
+                Msg::Conn(ConnEvent::Disconnect { id, reason }) => run.disconnect(id, &reason),
+                Msg::Conn(ConnEvent::Closed { id, error, said_hello }) => self.closed(&mut run, id, error, said_hello),
+            }
+        }
+        run.stopping.unwrap_or(Ok(()))
+    }
+
+    /// Marks connections whose time is nearly up for replacement, and asks for one more
+    /// connection when fewer than `desired` are healthy and the backoff allows.
+    fn open_if_short(&self, run: &mut Run) {
+        let now = Instant::now();
+        for c in run.conns.values_mut() {
+            if c.refresh_at.is_some_and(|t| t <= now) && !c.retiring {
+                tracing::info!("connection time nearly up: opening a replacement");
+                c.needs_replacement = true;
+                c.refresh_at = None;
+            }
+        }
+        let healthy = run.conns.values().filter(|c| !c.retiring && !c.needs_replacement).count();
+        if healthy + run.opening < self.desired && run.next_open_at <= now {
+            run.opening += 1;
+            let opener = self.opener.clone();
+            let tx = run.tx.clone();
+            tokio::spawn(async move {
+                let r = opener().await;
+                let _ = tx.send(Msg::Opened(r)).await;
+            });
+        }
+    }
+
+    /// `apps.connections.open` gave a URL: start a connection on it (unless stopping).
+    fn opened(&self, run: &mut Run, url: String) {
+        run.opening = run.opening.saturating_sub(1);
+        self.status.opened.fetch_add(1, Ordering::Relaxed);
+        run.refusals.accepted(&self.status);
+        if run.stopping.is_some() {
+            return;
+        }
+        let id = run.next_id;
+        run.next_id += 1;
+        let (retire_tx, retire_rx) = watch::channel(false);
+        run.conns.insert(id, Conn { retire: retire_tx, retiring: false, needs_replacement: false, hello_at: None, refresh_at: None });
+        let link = connection::Link {
+            handler: self.handler.clone(),
+            status: self.status.clone(),
+            tls: run.tls.clone(),
+            events: run.conn_tx.clone(),
+        };
+        tokio::spawn(connection::run(id, url, link, retire_rx));
+    }
+
+    /// `apps.connections.open` failed: wait before the next try, or stop.
+    fn not_opened(&mut self, run: &mut Run, e: &ApiError) {
+        run.opening = run.opening.saturating_sub(1);
+        if run.stopping.is_some() {
+            return;
+        }
+        match self.open_failed(e, &mut run.refusals) {
+            Ok(delay) => run.next_open_at = Instant::now() + delay,
+            Err(fatal) => run.stop(Err(fatal)),
+        }
+    }
+
+    /// A connection said hello: schedule its replacement, and retire the connections it
+    /// replaces once enough are live.
+    fn hello(&self, run: &mut Run, id: u64, hello: &Hello) {
+        let now = Instant::now();
+        if let Some(c) = run.conns.get_mut(&id) {
+            c.hello_at = Some(now);
+            if let Some(secs) = hello.approximate_connection_time.filter(|s| *s > 0) {
+                // Replace well before Slack closes it: at 90%, but no sooner than 10 s.
+                let lead = (secs / 10).clamp(1, 300);
+                c.refresh_at = Some(now + Duration::from_secs(secs.saturating_sub(lead).max(10)));
+            }
+        }
+        let live = run.conns.values().filter(|c| c.hello_at.is_some() && !c.retiring && !c.needs_replacement).count();
+        if live >= self.desired {
+            for c in run.conns.values_mut().filter(|c| c.needs_replacement && !c.retiring) {
+                tracing::info!("replacement is up: retiring the old connection");
+                c.retiring = true;
+                let _ = c.retire.send(true);
+            }
+        }
+    }
+
+    /// A connection ended: unless it was meant to, reconnect after the backoff.
+    fn closed(&mut self, run: &mut Run, id: u64, error: Option<String>, said_hello: bool) {
+        let Some(c) = run.conns.remove(&id) else { return };
+        if c.retiring || run.stopping.is_some() {
+            return;
+        }
+        if c.hello_at.is_some_and(|t| t.elapsed() >= STABLE_AFTER) {
+            self.backoff.reset();
+        }
+        let delay = self.backoff.next_delay();
+        tracing::warn!(
+            error = error.as_deref().unwrap_or("closed"),
+            said_hello,
+            retry_in_ms = delay.as_millis() as u64,
+            "connection lost: reconnecting"
+        );
+        run.next_open_at = run.next_open_at.max(Instant::now() + delay);
+    }
+}
+
+/// How long connections get to close once the supervisor stops.
+const STOP_WITHIN: Duration = Duration::from_secs(8);
+
+/// The state of one [`Supervisor::run`]: its connections, what it is waiting for, and the
+/// channels and TLS settings its connections share.
+struct Run {
+    rx: mpsc::Receiver<Msg>,
+    tx: mpsc::Sender<Msg>,
+    conn_tx: mpsc::Sender<ConnEvent>,
+    tls: Tls,
+    conns: BTreeMap<u64, Conn>,
+    next_id: u64,
+    opening: usize,
+    next_open_at: Instant,
+    stopping: Option<Result<(), SocketError>>,
+    stop_deadline: Option<Instant>,
+    refusals: Refusals,
+}
+
+impl Run {
+    fn start(tls: Tls) -> Run {
+        let (tx, rx) = mpsc::channel::<Msg>(64);
+        let (conn_tx, mut conn_rx) = mpsc::channel::<ConnEvent>(64);
+        // Forward connection events into the one queue the loop reads.
+        let forward = tx.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = conn_rx.recv().await {
+                if forward.send(Msg::Conn(ev)).await.is_err() {
+                    break;
                 }
-                Msg::Opened(Err(e)) => {
-                    opening = opening.saturating_sub(1);
-                    if stopping.is_some() {
-                        continue;
-                    }
-                    match self.open_failed(&e, &mut refusals) {
-                        Ok(delay) => next_open_at = Instant::now() + delay,
-                        Err(fatal) => {
-                            stopping = Some(Err(fatal));
-                            stop_deadline = Some(Instant::now() + Duration::from_secs(8));
-                        }
-                    }
-                }
-                Msg::Conn(ConnEvent::Hello { id, hello }) => {
-                    let now = Instant::now();
-                    if let Some(c) = conns.get_mut(&id) {
-                        c.hello_at = Some(now);
-                        if let Some(secs) = hello.approximate_connection_time.filter(|s| *s > 0) {
-                            // Replace well before Slack closes it: at 90%, but no sooner than 10 s.
-                            let lead = (secs / 10).clamp(1, 300);
-                            c.refresh_at = Some(now + Duration::from_secs(secs.saturating_sub(lead).max(10)));
-                        }
-                    }
-                    let live = conns.values().filter(|c| c.hello_at.is_some() && !c.retiring && !c.needs_replacement).count();
-                    if live >= self.desired {
-                        for c in conns.values_mut().filter(|c| c.needs_replacement && !c.retiring) {
-                            tracing::info!("replacement is up: retiring the old connection");
-                            c.retiring = true;
-                            let _ = c.retire.send(true);
-                        }
-                    }
-                }
-                Msg::Conn(ConnEvent::Disconnect { id, reason }) => {
-                    if reason == "link_disabled" {
-                        tracing::error!("{}", SocketError::LinkDisabled);
-                        stopping = Some(Err(SocketError::LinkDisabled));
-                        stop_deadline = Some(Instant::now() + Duration::from_secs(8));
-                    } else if let Some(c) = conns.get_mut(&id) {
-                        tracing::info!(reason, "opening a replacement before closing");
-                        c.needs_replacement = true;
-                    }
-                }
-                Msg::Conn(ConnEvent::Closed { id, error, said_hello }) => {
-                    let Some(c) = conns.remove(&id) else { continue };
-                    if c.retiring || stopping.is_some() {
-                        continue;
-                    }
-                    if c.hello_at.is_some_and(|t| t.elapsed() >= STABLE_AFTER) {
-                        self.backoff.reset();
-                    }
-                    let delay = self.backoff.next_delay();
-                    tracing::warn!(
-                        error = error.as_deref().unwrap_or("closed"),
-                        said_hello,
-                        retry_in_ms = delay.as_millis() as u64,
-                        "connection lost: reconnecting"
-                    );
-                    next_open_at = next_open_at.max(Instant::now() + delay);
+            }
+        });
+        Run {
+            rx,
+            tx,
+            conn_tx,
+            tls,
+            conns: BTreeMap::new(),
+            next_id: 1,
+            opening: 0,
+            next_open_at: Instant::now(),
+            stopping: None,
+            stop_deadline: None,
+            refusals: Refusals::default(),
+        }
+    }
+
+    /// Starts stopping, with `why` as the result, giving connections [`STOP_WITHIN`] to close.
+    fn stop(&mut self, why: Result<(), SocketError>) {
+        self.stopping = Some(why);
+        self.stop_deadline = Some(Instant::now() + STOP_WITHIN);
+    }
+
+    fn retire_all(&mut self) {
+        for c in self.conns.values_mut() {
+            if !c.retiring {
+                c.retiring = true;
+                let _ = c.retire.send(true);
+            }
+        }
+    }
+
+    /// When the loop must look again even if nothing arrives.
+    fn wake(&self) -> Instant {
+        let mut w = self.stop_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        if self.stopping.is_none() {
+            if self.next_open_at > Instant::now() {
+                w = w.min(self.next_open_at);
+            }
+            for c in self.conns.values() {
+                if let Some(t) = c.refresh_at {
+                    w = w.min(t);
                 }
             }
         }
-        stopping.unwrap_or(Ok(()))
+        w
+    }
+
+    /// Slack's `disconnect`: `link_disabled` stops everything; anything else asks for a
+    /// replacement before this connection closes.
+    fn disconnect(&mut self, id: u64, reason: &str) {
+        if reason == "link_disabled" {
+            tracing::error!("{}", SocketError::LinkDisabled);
+            self.stop(Err(SocketError::LinkDisabled));
+        } else if let Some(c) = self.conns.get_mut(&id) {
+            tracing::info!(reason, "opening a replacement before closing");
+            c.needs_replacement = true;
+        }
     }
 }
 
