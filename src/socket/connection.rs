@@ -253,7 +253,7 @@ async fn on_text(
             let _ = events.send(ConnEvent::Disconnect { id, reason }).await;
         }
         Ok(Frame::Envelope(env)) => {
-            crate::metrics::global().envelopes.inc(env.subtype().unwrap_or("unknown"));
+            status.telemetry.envelopes.inc(env.subtype().unwrap_or("unknown"));
             let handler = handler.clone();
             let out = out.clone();
             let status = status.clone();
@@ -267,7 +267,7 @@ async fn on_text(
                             let text = envelope::ack(&envelope_id, payload.as_ref());
                             if out.send(Message::Text(text.into())).await.is_ok() {
                                 status.acked.fetch_add(1, Ordering::Relaxed);
-                                crate::metrics::global().ack_latency.observe(started.elapsed());
+                                status.telemetry.ack_latency.observe(started.elapsed());
                                 tracing::debug!(ack_us = started.elapsed().as_micros() as u64, "acked");
                             }
                         }
