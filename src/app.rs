@@ -40,7 +40,8 @@ pub struct RestartNeeded(pub String);
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let store = open_store(&config)?;
     crate::crypto::unlock_from_env(&store.tokens, &config.db_path)?;
-    let slack = SlackClient::new(config.api_url.clone(), config.bot_token.clone(), config.app_token.clone())?;
+    let telemetry = Arc::new(crate::telemetry::Telemetry::new());
+    let slack = SlackClient::new(config.api_url.clone(), config.bot_token.clone(), config.app_token.clone())?.with_telemetry(telemetry);
 
     let Some(identity) = identify(&config, &slack, &store, &shutdown).await? else {
         store.flush().await?;
@@ -53,15 +54,15 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     if let Some(addr) = ctx.config.metrics.listen {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("metrics.listen: cannot listen on {addr}"))?;
         tracing::info!(%addr, "serving the dashboard, /metrics and /healthz");
-        tokio::spawn(crate::metrics::serve(ctx.clone(), listener));
+        tokio::spawn(crate::web::server::serve(ctx.clone(), listener));
     }
     if let Some(path) = ctx.config.metrics.csv.clone() {
-        tokio::spawn(crate::metrics::csv_loop(ctx.clone(), path));
+        tokio::spawn(crate::web::csv::csv_loop(ctx.clone(), path));
     }
     let jobs = tokio::spawn(crate::jobs::run(ctx.clone()));
     let scheduler = tokio::spawn(crate::scheduler::run(ctx.clone()));
     // The dashboard's history is only kept while there is a listener to show it.
-    let sampler = ctx.config.metrics.listen.is_some().then(|| tokio::spawn(crate::dashboard::run(ctx.clone())));
+    let sampler = ctx.config.metrics.listen.is_some().then(|| tokio::spawn(crate::web::sampler::run(ctx.clone())));
     let tokens = tokio::spawn(crate::oauth::run(ctx.clone()));
     let store_health = {
         let ctx = ctx.clone();
@@ -83,7 +84,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     };
     let result = supervisor.run().await;
     shutdown.trigger();
-    if !crate::shutdown::finish_tracked(std::time::Duration::from_secs(10)).await {
+    if !shutdown.finish_tracked(std::time::Duration::from_secs(10)).await {
         tracing::warn!("some answers to members were still being sent after 10 s; stopping anyway");
     }
     let _ = jobs.await;

@@ -41,10 +41,13 @@ pub struct Context {
     pub photos: crate::photo::PhotoGate,
     /// The Home tab's publish locks.
     pub home: crate::home::Home,
+    /// The bot's counters (the same the Slack client and the socket count into).
+    pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
 impl Context {
     pub fn new(config: Config, store: Store, slack: SlackClient, identity: Identity, shutdown: Shutdown) -> Context {
+        let telemetry = slack.telemetry().clone();
         Context {
             emoji: EmojiCache::new(store.clone()),
             avatars: crate::avatar::AvatarCache::new(store.clone()),
@@ -54,7 +57,8 @@ impl Context {
             store,
             slack,
             identity,
-            socket: Arc::default(),
+            socket: Arc::new(SocketStatus { telemetry: telemetry.clone(), ..SocketStatus::default() }),
+            telemetry,
             work: Notify::new(),
             shutdown,
             member_locks: (0..64).map(|_| std::sync::Mutex::new(())).collect(),

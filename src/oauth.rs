@@ -421,7 +421,7 @@ pub async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> Result<St
         tracing::warn!(member, granted_to = granted.user.as_deref().unwrap_or("?"), "an authorisation for another account was pasted");
         let ctx2 = ctx.clone();
         let token = granted.token.clone();
-        crate::shutdown::track(async move {
+        ctx.shutdown.track(async move {
             let _ = ctx2.slack.auth_revoke(&token).await;
         });
         return Err(format!(
@@ -438,7 +438,7 @@ pub async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> Result<St
     tracing::info!(member, rotating = granted.refresh_token.is_some(), "member connected");
     let ctx2 = ctx.clone();
     let m = member.to_string();
-    crate::shutdown::track(async move { crate::home::publish(&ctx2.home_deps(), &m).await });
+    ctx.shutdown.track(async move { crate::home::publish(&ctx2.home_deps(), &m).await });
     let missing = !granted.scopes.is_empty() && !granted.scopes.iter().any(|s| s == "users.profile:write");
     let warn =
         if missing { "\n:warning: Slack didn't grant `users.profile:write`, so I may not be able to change your profile." } else { "" };
@@ -479,7 +479,7 @@ pub fn disconnect(ctx: &Arc<Context>, member: &str) -> String {
     }
     let ctx2 = ctx.clone();
     let m = member.to_string();
-    crate::shutdown::track(async move {
+    ctx.shutdown.track(async move {
         let text = disconnect_flow(&ctx2, &m).await;
         end_disconnect(&m);
         if let Err(e) = ctx2.slack.post_message(&m, &text, None).await {

@@ -1,10 +1,12 @@
 //! The one shutdown signal every long-running task selects on.
 //!
 //! SIGINT/SIGTERM (or a test) trips it once; tasks stop taking new work, finish
-//! or persist what they hold, and return.
+//! or persist what they hold, and return. It also tracks the short tasks a
+//! handler starts after its ack ([`Shutdown::track`]), so the graceful shutdown
+//! can wait for them. Every clone shares one signal and one tracker; two bots
+//! in one process each have their own.
 
 use std::future::Future;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -14,6 +16,9 @@ use tokio_util::task::TaskTracker;
 pub struct Shutdown {
     tx: watch::Sender<bool>,
     rx: watch::Receiver<bool>,
+    /// Short tasks a handler starts after its ack (answers in a DM, App Home publishes, photo
+    /// saves). A graceful shutdown waits for them, so a SIGTERM does not swallow a member's answer.
+    tracker: TaskTracker,
 }
 
 impl Default for Shutdown {
@@ -25,7 +30,7 @@ impl Default for Shutdown {
 impl Shutdown {
     pub fn new() -> Shutdown {
         let (tx, rx) = watch::channel(false);
-        Shutdown { tx, rx }
+        Shutdown { tx, rx, tracker: TaskTracker::new() }
     }
 
     pub fn trigger(&self) {
@@ -40,6 +45,21 @@ impl Shutdown {
     pub async fn wait(&self) {
         let mut rx = self.rx.clone();
         let _ = rx.wait_for(|v| *v).await;
+    }
+
+    /// Spawns `fut` as a task the shutdown waits for.
+    pub fn track<F>(&self, fut: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.tracker.spawn(fut);
+    }
+
+    /// Waits up to `limit` for tracked tasks to finish; false if some were still running.
+    pub async fn finish_tracked(&self, limit: Duration) -> bool {
+        self.tracker.close();
+        tokio::time::timeout(limit, self.tracker.wait()).await.is_ok()
     }
 }
 
@@ -80,24 +100,24 @@ pub fn on_signals(shutdown: Shutdown) {
     });
 }
 
-/// Short tasks a handler starts after its ack (answers in a DM, App Home publishes, photo
-/// saves). A graceful shutdown waits for them, so a SIGTERM does not swallow a member's answer.
-fn tracker() -> &'static TaskTracker {
-    static TRACKER: OnceLock<TaskTracker> = OnceLock::new();
-    TRACKER.get_or_init(TaskTracker::new)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Spawns `fut` as a task the shutdown waits for.
-pub fn track<F>(fut: F)
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    tracker().spawn(fut);
-}
-
-/// Waits up to `limit` for tracked tasks to finish; false if some were still running.
-pub async fn finish_tracked(limit: Duration) -> bool {
-    tracker().close();
-    tokio::time::timeout(limit, tracker().wait()).await.is_ok()
+    #[tokio::test]
+    async fn each_shutdown_waits_for_its_own_tasks_only() {
+        let (a, b) = (Shutdown::new(), Shutdown::new());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        b.track(async move {
+            let _ = rx.await;
+        });
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let d = done.clone();
+        a.clone().track(async move { d.store(true, std::sync::atomic::Ordering::SeqCst) });
+        assert!(a.finish_tracked(Duration::from_secs(5)).await, "a's task finished");
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(!b.finish_tracked(Duration::from_millis(50)).await, "b's task still waits");
+        let _ = tx.send(());
+        assert!(b.finish_tracked(Duration::from_secs(5)).await);
+    }
 }

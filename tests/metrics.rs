@@ -29,18 +29,23 @@ fn sample(text: &str, name: &str, label: Option<(&str, &str)>) -> f64 {
         .sum()
 }
 
-/// A connected single-user bot for U1 serving metrics on a free loopback port.
-async fn bot_with_metrics(slack: &FakeSlack) -> (Bot, u16) {
+/// Options for a single-user bot for U1 serving metrics on a free loopback port, and the port.
+fn metrics_options(slack: &FakeSlack) -> (BotOptions, u16) {
     let token = slack.add_member("U1", "Ada");
     let port = free_port();
-    let bot = Bot::spawn(
-        slack,
-        BotOptions {
-            user_token: Some(token),
-            config_toml: Some(format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n")),
-            ..Default::default()
-        },
-    );
+    let opts = BotOptions {
+        user_token: Some(token),
+        config_toml: Some(format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n")),
+        ..Default::default()
+    };
+    (opts, port)
+}
+
+/// A connected single-user bot for U1 serving metrics on a free loopback port, run in this
+/// process (both tests here run at once in this binary, each with its own counters).
+async fn bot_with_metrics(slack: &FakeSlack) -> (InProcessBot, u16) {
+    let (opts, port) = metrics_options(slack);
+    let bot = InProcessBot::start(slack, opts);
     assert!(bot.connected(slack, secs(15)).await, "{}", bot.logs());
     (bot, port)
 }

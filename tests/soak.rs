@@ -24,15 +24,15 @@ use std::time::Duration;
 
 use statusinator::config::{Config, Env};
 use statusinator::context::{Context, Identity};
-use statusinator::dashboard;
 use statusinator::jobs::budget;
-use statusinator::metrics;
 use statusinator::scheduler::{self, AVATAR_TTL_MS, DEAD_TTL_MS, SEEN_TTL_MS};
 use statusinator::secret::Secret;
 use statusinator::shutdown::Shutdown;
 use statusinator::slack::types::UserProfile;
 use statusinator::slack::SlackClient;
 use statusinator::store::{self, Desired, Job, MetricSample, Store};
+use statusinator::telemetry;
+use statusinator::web::sampler;
 
 struct MapEnv(HashMap<&'static str, &'static str>);
 
@@ -66,7 +66,7 @@ fn context(dir: &std::path::Path) -> Context {
 
 fn sizes(ctx: &Context) -> BTreeMap<&'static str, usize> {
     let s = &ctx.store;
-    let m = metrics::global();
+    let m = &ctx.telemetry;
     BTreeMap::from([
         ("seen", s.seen.len()),
         ("rates", s.rates.len()),
@@ -100,7 +100,7 @@ async fn trees_and_maps_level_off_under_weeks_of_traffic() {
     let ticks_per_day = 86_400 / load.tick.as_secs();
     let dir = tempfile::tempdir().expect("tempdir");
     let ctx = context(dir.path());
-    let m = metrics::global();
+    let m = &ctx.telemetry;
 
     let mut peaks: Vec<BTreeMap<&'static str, usize>> = Vec::new();
     let mut delivery = 0u64;
@@ -136,7 +136,7 @@ async fn trees_and_maps_level_off_under_weeks_of_traffic() {
                 m.api_call("users.profile.set", &format!("weird_error_{t}"), Duration::from_millis(5));
                 m.envelopes.inc(&format!("type_{t}"));
             }
-            dashboard::record(&ctx.store, &MetricSample { at_ms: store::now_ms(), ..MetricSample::default() }).expect("sample");
+            sampler::record(&ctx.store, &MetricSample { at_ms: store::now_ms(), ..MetricSample::default() }).expect("sample");
             for (k, v) in sizes(&ctx) {
                 let e = peak.entry(k).or_default();
                 *e = (*e).max(v);
@@ -176,8 +176,8 @@ async fn trees_and_maps_level_off_under_weeks_of_traffic() {
     assert!(last["rates"] <= 2 * 2 * per_tick(load.spends), "rates: {}", last["rates"]);
     assert!(last["oauth_states"] <= 2 * 6 + 1, "oauth states: {}", last["oauth_states"]);
     assert!(last["photos"] <= 3, "unreferenced photos: {}", last["photos"]);
-    assert!(last["metric_history"] <= dashboard::HISTORY_CAP, "metric history: {}", last["metric_history"]);
-    assert!(last["api_call_labels"] <= metrics::MAX_LABELS + 1 && last["envelope_labels"] <= metrics::MAX_LABELS + 1);
+    assert!(last["metric_history"] <= sampler::HISTORY_CAP, "metric history: {}", last["metric_history"]);
+    assert!(last["api_call_labels"] <= telemetry::MAX_LABELS + 1 && last["envelope_labels"] <= telemetry::MAX_LABELS + 1);
 
     // Expiry kept what matters: the regular member's profile is still cached.
     assert!(ctx.avatars.peek("UREGULAR").is_some(), "a member seen every ten minutes lost their cached profile");

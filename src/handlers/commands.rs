@@ -41,7 +41,7 @@ pub async fn slash(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option<
     // No payload allowed in the ack: answer through the response URL instead.
     if let Some(url) = cmd.response_url.clone() {
         let ctx = ctx.clone();
-        crate::shutdown::track(async move {
+        ctx.shutdown.clone().track(async move {
             if let Err(e) = ctx.slack.respond(&url, &json!({ "response_type": "ephemeral", "text": text })).await {
                 tracing::warn!(error = %e, "could not answer through response_url");
             }
@@ -68,7 +68,7 @@ pub async fn dm(ctx: &Arc<Context>, member: &str, channel: &str, text: &str, fil
 fn post(ctx: &Arc<Context>, channel: &str, text: String) {
     let ctx = ctx.clone();
     let channel = channel.to_string();
-    crate::shutdown::track(async move {
+    ctx.shutdown.clone().track(async move {
         if let Err(e) = ctx.slack.post_message(&channel, &text, None).await {
             tracing::warn!(error = %e, "could not reply in the DM");
         }
@@ -103,7 +103,7 @@ fn photo_by_dm(ctx: &Arc<Context>, member: &str, channel: &str, text: &str, file
     let channel = channel.to_string();
     let text = text.to_string();
     let file = files[0].clone();
-    crate::shutdown::track(async move {
+    ctx.shutdown.clone().track(async move {
         let reply = photo_reply(&ctx, &member, &text, &file).await;
         if let Err(e) = ctx.slack.post_message(&channel, &reply, None).await {
             tracing::warn!(error = %e, "could not reply in the DM");
@@ -195,7 +195,7 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
                 Origin::Slash { trigger_id: Some(trigger) } => {
                     let ctx2 = ctx.clone();
                     let view = crate::slack::blocks::to_json(&crate::home::preset_modal(&ctx.store, member, Some(&emoji)))?;
-                    crate::shutdown::track(async move {
+                    ctx.shutdown.track(async move {
                         if let Err(e) = ctx2.slack.views_open(&trigger, &view).await {
                             tracing::warn!(error = %e, "could not open the photo modal");
                         }
@@ -285,7 +285,7 @@ fn list_text(ctx: &Context, member: &str) -> anyhow::Result<String> {
 fn refresh_home(ctx: &Arc<Context>, member: &str) {
     let ctx = ctx.clone();
     let member = member.to_string();
-    crate::shutdown::track(async move { crate::home::publish(&ctx.home_deps(), &member).await });
+    ctx.shutdown.clone().track(async move { crate::home::publish(&ctx.home_deps(), &member).await });
 }
 
 fn status_text(ctx: &Context, member: &str) -> anyhow::Result<String> {

@@ -41,18 +41,18 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
             durable = false;
             if let Some(user) = h.user.filter(|_| h.tab.as_deref().is_none_or(|t| t == "home")) {
                 let ctx = ctx.clone();
-                crate::shutdown::track(async move { crate::home::publish(&ctx.home_deps(), &user).await });
+                ctx.shutdown.clone().track(async move { crate::home::publish(&ctx.home_deps(), &user).await });
             }
         }
         Event::Message(m) => on_message(ctx, m).await?,
         Event::EmojiChanged(raw) => {
             if crate::emoji::wants_reload(&raw) {
                 let ctx = ctx.clone();
-                crate::shutdown::track(async move { crate::app::refresh_emoji(&ctx).await });
+                ctx.shutdown.clone().track(async move { crate::app::refresh_emoji(&ctx).await });
             } else if let Err(e) = ctx.emoji.apply_change(&raw).and_then(|()| rename_presets(ctx, &raw)) {
                 tracing::warn!(error = %e, "could not apply an emoji change; reloading the list");
                 let ctx = ctx.clone();
-                crate::shutdown::track(async move { crate::app::refresh_emoji(&ctx).await });
+                ctx.shutdown.clone().track(async move { crate::app::refresh_emoji(&ctx).await });
             }
         }
         Event::TokensRevoked(t) => {
@@ -142,7 +142,7 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
         }
         let coalesced = jobs::enqueue(ctx, member, desired, event_ts, envelope_id, false)?;
         if coalesced {
-            crate::metrics::global().swaps.inc("coalesced");
+            ctx.telemetry.swaps.inc("coalesced");
         }
         tracing::info!(coalesced, "queued the member's desired state");
         Ok(true)

@@ -54,7 +54,7 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
                 Ok(v) => v,
                 Err(e) => return tracing::error!(error = %e, "serializing a modal failed"),
             };
-            crate::shutdown::track(async move {
+            ctx.shutdown.clone().track(async move {
                 if let Err(e) = ctx.slack.views_open(&trigger, &view).await {
                     tracing::warn!(error = %e, "views.open failed");
                 }
@@ -79,7 +79,7 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
             let text = crate::oauth::start(ctx, member);
             let ctx2 = ctx.clone();
             let m = member.to_string();
-            crate::shutdown::track(async move {
+            ctx.shutdown.track(async move {
                 if let Err(e) = ctx2.slack.post_message(&m, &text, None).await {
                     tracing::warn!(error = %e, "could not send the authorize link");
                 }
@@ -90,7 +90,7 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
     }
     let ctx = ctx.clone();
     let member = member.to_string();
-    crate::shutdown::track(async move { publish(&ctx.home_deps(), &member).await });
+    ctx.shutdown.clone().track(async move { publish(&ctx.home_deps(), &member).await });
     Ok(())
 }
 
@@ -106,7 +106,7 @@ async fn connect_submission(ctx: &Arc<Context>, member: &str, raw: &Value) -> Re
         Ok(welcome) => {
             let ctx = ctx.clone();
             let member = member.to_string();
-            crate::shutdown::track(async move {
+            ctx.shutdown.clone().track(async move {
                 if let Err(e) = ctx.slack.post_message(&member, &welcome, None).await {
                     tracing::warn!(error = %e, "could not confirm the connection by DM");
                 }
@@ -242,7 +242,7 @@ fn save(
 fn finish_photo(ctx: &Arc<Context>, member: &str, emoji: String, files: Vec<File>, clear_name_after_photo: bool) {
     let ctx = ctx.clone();
     let member = member.to_string();
-    crate::shutdown::track(async move {
+    ctx.shutdown.clone().track(async move {
         if let Some(file) = files.first() {
             match super::presets::fetch_and_process(&ctx, file).await {
                 Ok(processed) => {

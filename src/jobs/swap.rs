@@ -79,18 +79,18 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
             tracing::info!(desired = ?job.desired, "profile is in the desired state");
             remove_if_unchanged(ctx, job);
             let _ = store.update_member(&job.member, |m| m.failure_notified = false);
-            crate::metrics::global().swaps.inc("applied");
+            ctx.telemetry.swaps.inc("applied");
             // App Home says which preset is showing: keep it true.
             crate::home::publish(&ctx.home_deps(), &job.member).await;
         }
         Outcome::Dropped(why) => {
-            crate::metrics::global().swaps.inc("dropped");
+            ctx.telemetry.swaps.inc("dropped");
             tracing::info!(why, "dropping the job");
             remove_if_unchanged(ctx, job);
         }
         Outcome::Later { at, error, attempt } => {
             if error.is_some() {
-                crate::metrics::global().swaps.inc("retried");
+                ctx.telemetry.swaps.inc("retried");
             }
             tracing::info!(retry_in_ms = at.saturating_sub(now_ms()), error = error.as_deref().unwrap_or(""), "later");
             let r = store.queue.update(&job.member, |cur| match cur {
@@ -110,7 +110,7 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
             }
         }
         Outcome::Dead { reason } => {
-            crate::metrics::global().swaps.inc("failed");
+            ctx.telemetry.swaps.inc("failed");
             tracing::warn!(reason, "job dead-lettered");
             if let Err(e) = store.dead_letter(job, &reason) {
                 tracing::error!(error = %e, "could not dead-letter a job");
@@ -152,11 +152,11 @@ fn remove_if_unchanged(ctx: &Context, job: &Job) {
     }
 }
 
-fn classify(e: &ApiError, attempts: u32) -> Outcome {
+fn classify(telemetry: &crate::telemetry::Telemetry, e: &ApiError, attempts: u32) -> Outcome {
     let now = now_ms();
     match e {
         ApiError::RateLimited { retry_after } => {
-            crate::metrics::global().rate_limit_waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            telemetry.rate_limit_wait();
             let wait = retry_after.unwrap_or(Duration::from_secs(5)).max(Duration::from_secs(1));
             Outcome::Later { at: now + wait.as_millis() as u64, error: Some(e.to_string()), attempt: false }
         }
@@ -215,13 +215,13 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
                     Ok(p) => p,
                     Err(e) => {
                         on_auth_failure(ctx, member, &e);
-                        return Ok(classify(&e, job.attempts));
+                        return Ok(classify(&ctx.telemetry, &e, job.attempts));
                     }
                 },
             };
             let baseline = match capture_baseline(ctx, &profile).await {
                 Ok(b) => b,
-                Err(e) => return Ok(classify(&e, job.attempts)),
+                Err(e) => return Ok(classify(&ctx.telemetry, &e, job.attempts)),
             };
             tracing::info!(name = %baseline.name, photo = baseline.photo.is_some(), "baseline captured");
             let emoji = p.emoji.clone();
@@ -291,14 +291,14 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
         let at = budget::available_at(store, &budget::profile_key(member), limit, n)?;
         if at > now_ms() {
             tracing::info!(wait_ms = at - now_ms(), "per-member profile budget spent: waiting");
-            crate::metrics::global().rate_limit_waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ctx.telemetry.rate_limit_wait();
             return Ok(Outcome::Later { at, error: None, attempt: false });
         }
         if matches!(photo_op, Some(PhotoOp::Upload(_) | PhotoOp::Restore(_))) {
             let at = budget::available_at(store, budget::PHOTO_KEY, ctx.config.limits.photos_per_minute, 1)?;
             if at > now_ms() {
                 tracing::info!(wait_ms = at - now_ms(), "users.setPhoto budget spent: waiting");
-                crate::metrics::global().rate_limit_waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                ctx.telemetry.rate_limit_wait();
                 return Ok(Outcome::Later { at, error: None, attempt: false });
             }
         }
@@ -322,7 +322,7 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
             }
             Err(e) => {
                 on_auth_failure(ctx, member, &e);
-                return Ok(classify(&e, job.attempts));
+                return Ok(classify(&ctx.telemetry, &e, job.attempts));
             }
         }
         let restored = matches!(op, NameOp::Restore(_));
@@ -387,7 +387,7 @@ async fn finish_photo(
                 m.applied.extra_echoes = 0;
             })?;
             on_auth_failure(ctx, member, &e);
-            return Ok(classify(&e, job.attempts));
+            return Ok(classify(&ctx.telemetry, &e, job.attempts));
         }
         store.update_member(member, |m| {
             match &op {
@@ -434,7 +434,7 @@ fn is_name_refusal(code: &str) -> bool {
 /// per refused name, in words they can act on.
 async fn name_refused(ctx: &Context, job: &Job, emoji: &str, name: &str, code: &str) -> anyhow::Result<()> {
     tracing::warn!(code, "Slack refused the preset's display name; applying the photo anyway");
-    crate::metrics::global().swaps.inc("name_refused");
+    ctx.telemetry.swaps.inc("name_refused");
     ctx.store.dead_letter(job, &format!("Slack refused the name of :{emoji}: ({code})"))?;
     let before = ctx.store.member(&job.member)?.refused_name;
     if before.as_deref() == Some(name) {

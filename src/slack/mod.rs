@@ -11,6 +11,7 @@ pub mod blocks;
 pub mod events;
 pub mod types;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, LOCATION, RETRY_AFTER};
@@ -19,6 +20,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::secret::Secret;
+use crate::telemetry::Telemetry;
 use types::*;
 
 /// The most a Web API answer may be. Real answers are far smaller: the biggest
@@ -103,6 +105,7 @@ pub struct SlackClient {
     base: Url,
     bot: Secret,
     app: Secret,
+    telemetry: Arc<Telemetry>,
 }
 
 impl std::fmt::Debug for SlackClient {
@@ -129,7 +132,17 @@ impl SlackClient {
             .pool_idle_timeout(Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(SlackClient { http, base, bot, app })
+        Ok(SlackClient { http, base, bot, app, telemetry: Arc::default() })
+    }
+
+    /// Counts this client's calls into `telemetry` (else into a sink of its own).
+    pub fn with_telemetry(self, telemetry: Arc<Telemetry>) -> SlackClient {
+        SlackClient { telemetry, ..self }
+    }
+
+    /// Where this client counts its calls.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 
     pub fn bot_token(&self) -> &Secret {
@@ -177,12 +190,12 @@ impl SlackClient {
             match &out {
                 Ok((status, _)) => {
                     span.record("status", status);
-                    crate::metrics::global().api_call(method, "ok", elapsed);
+                    self.telemetry.api_call(method, "ok", elapsed);
                     tracing::info!("ok");
                 }
                 Err(e) => {
                     span.record("status", e.code().as_str());
-                    crate::metrics::global().api_call(method, &e.code(), elapsed);
+                    self.telemetry.api_call(method, &e.code(), elapsed);
                     tracing::info!(error = %e, "call failed");
                 }
             }

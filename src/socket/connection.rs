@@ -277,7 +277,7 @@ impl Session<'_> {
 
     /// Hands an envelope to the handler in its own task, which writes the ack it decides.
     fn spawn_envelope(&mut self, env: Envelope) {
-        crate::metrics::global().envelopes.inc(env.subtype().unwrap_or("unknown"));
+        self.link.status.telemetry.envelopes.inc(env.subtype().unwrap_or("unknown"));
         let handler = self.link.handler.clone();
         let out = self.out.clone();
         let status = self.link.status.clone();
@@ -291,7 +291,7 @@ impl Session<'_> {
                         let text = envelope::ack(&envelope_id, payload.as_ref());
                         if out.send(Message::Text(text.into())).await.is_ok() {
                             status.acked.fetch_add(1, Ordering::Relaxed);
-                            crate::metrics::global().ack_latency.observe(started.elapsed());
+                            status.telemetry.ack_latency.observe(started.elapsed());
                             tracing::debug!(ack_us = started.elapsed().as_micros() as u64, "acked");
                         }
                     }

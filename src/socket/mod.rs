@@ -46,6 +46,8 @@ pub struct SocketStatus {
     pub skipped: AtomicU64,
     /// `apps.connections.open` refuses the app token (after start-up: retried with backoff).
     pub app_token_refused: AtomicBool,
+    /// Where envelopes and ack latencies are counted.
+    pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
 impl SocketStatus {

@@ -49,12 +49,21 @@
 //! The fake runs on the test's tokio runtime; use `#[tokio::test(flavor = "multi_thread")]` when
 //! the bot runs in-process so neither starves the other. Each test binary is its own process, so
 //! nothing needs shutting down; [`Bot`] kills its child process on drop.
+//!
+//! # In-process bots ([`InProcessBot`], `in_process.rs`)
+//!
+//! `InProcessBot::start(&slack, opts)` runs `statusinator::app::run` in a task of the test instead
+//! of a child process: no process start, and the same fake and options. Use it where the test
+//! needs neither the log, an exit status nor a kill; it is shut down on drop.
 
 #![allow(dead_code)]
 
 mod fake_slack;
+mod in_process;
 
 pub use fake_slack::*;
+#[allow(unused_imports)] // only the tests that run a bot in-process use it
+pub use in_process::*;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
