@@ -14,7 +14,7 @@ use crate::shutdown::Shutdown;
 use crate::slack::{ApiError, SlackClient};
 use crate::socket::backoff::Backoff;
 use crate::socket::supervisor::{Opener, SocketError, Supervisor};
-use crate::store::{Store, TokenRecord, TokenSource};
+use crate::store::Store;
 
 /// Sets the process umask so every file the database creates is 0600.
 pub fn private_files() {
@@ -39,7 +39,7 @@ pub struct RestartNeeded(pub String);
 /// Runs the bot until `shutdown` trips (or Slack disables the link).
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let store = open_store(&config)?;
-    crate::crypto::unlock_from_env(&store.tokens, &config.db_path)?;
+    store.tokens.unlock_from_env(&config.db_path).map_err(crate::store::StoreError::into_anyhow)?;
     let telemetry = Arc::new(crate::telemetry::Telemetry::new());
     let slack = SlackClient::new(config.api_url.clone(), config.bot_token.clone(), config.app_token.clone())?.with_telemetry(telemetry);
 
@@ -140,19 +140,7 @@ async fn identify(config: &Config, slack: &SlackClient, store: &Store, shutdown:
         match slack.auth_test(token).await {
             Ok((at, scopes)) => {
                 if let Some(owner) = at.user_id.clone() {
-                    store.tokens.insert(
-                        &owner,
-                        &TokenRecord {
-                            token: token.clone(),
-                            refresh_token: None,
-                            expires_at_ms: None,
-                            scopes,
-                            source: TokenSource::Config,
-                            disconnected: false,
-                            disconnect_reason: None,
-                            disconnect_notified: false,
-                        },
-                    )?;
+                    store.tokens.save_config_token(&owner, token.clone(), scopes)?;
                     identity.owner = Some(owner);
                 }
             }
@@ -161,12 +149,7 @@ async fn identify(config: &Config, slack: &SlackClient, store: &Store, shutdown:
             }
         }
     }
-    for (k, rec) in store.tokens.iter()? {
-        let member = String::from_utf8_lossy(&k).to_string();
-        if rec.source == TokenSource::Config && identity.owner.as_deref() != Some(member.as_str()) {
-            store.tokens.remove(&k)?;
-        }
-    }
+    store.tokens.forget_config_tokens_except(identity.owner.as_deref())?;
     Ok(Some(identity))
 }
 

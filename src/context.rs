@@ -33,9 +33,6 @@ pub struct Context {
     /// Wakes the job runner when work is queued.
     pub work: Notify,
     pub shutdown: Shutdown,
-    /// Serialises read-modify-write of one member's state across two trees;
-    /// held only around synchronous store calls, never across `.await`.
-    member_locks: Vec<std::sync::Mutex<()>>,
     pub avatars: crate::avatar::AvatarCache,
     /// Every photo decode waits its turn here (see `photo::PhotoGate`).
     pub photos: crate::photo::PhotoGate,
@@ -61,15 +58,7 @@ impl Context {
             telemetry,
             work: Notify::new(),
             shutdown,
-            member_locks: (0..64).map(|_| std::sync::Mutex::new(())).collect(),
         }
-    }
-
-    /// Runs `f` while holding this member's lock (synchronous work only).
-    pub fn with_member_lock<T>(&self, member: &str, f: impl FnOnce() -> T) -> T {
-        let idx = member.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.member_locks.len();
-        let _g = self.member_locks[idx].lock().unwrap_or_else(|e| e.into_inner());
-        f()
     }
 
     /// The member's usable user token, if they have one.

@@ -12,7 +12,6 @@ pub mod cli;
 pub mod command;
 pub mod config;
 pub mod context;
-pub mod crypto;
 pub mod dispatch;
 pub mod emoji;
 pub mod handlers;

@@ -429,7 +429,7 @@ pub async fn finish(ctx: &Arc<Context>, member: &str, pasted: &str) -> Result<St
             granted.user.map(|u| format!("<@{u}>")).unwrap_or_else(|| "unknown".into())
         ));
     }
-    if let Err(e) = ctx.store.tokens.insert(member, &record(&granted, now_ms())) {
+    if let Err(e) = ctx.store.tokens.save_grant(member, &record(&granted, now_ms())) {
         tracing::error!(error = %e, "storing a token failed");
         return Err("Slack authorised me, but I couldn't save that; please try again.".into());
     }
@@ -470,7 +470,9 @@ pub fn disconnect(ctx: &Arc<Context>, member: &str) -> String {
         );
     }
     if rec.disconnected {
-        let _ = ctx.store.tokens.remove(member);
+        if let Err(e) = ctx.store.tokens.forget(member) {
+            tracing::error!(member, error = %e, "forgetting a disconnected token failed");
+        }
         return format!("Your authorisation had already stopped working; I've forgotten it. Run `{cmd} connect` to connect again.");
     }
     // A second `disconnect` meanwhile does not start another run.
@@ -526,14 +528,9 @@ async fn disconnect_flow(ctx: &Arc<Context>, member: &str) -> String {
     let token = ctx.store.tokens.get(member).ok().flatten().map(|t| t.token);
     // From here on the token is never used for swaps, and a `tokens_revoked`
     // echo of our own revoke tells the member nothing.
-    let _ = ctx.store.tokens.update(member, |t| {
-        t.map(|mut t| {
-            t.disconnected = true;
-            t.disconnect_reason = Some(REASON_DISCONNECTING.into());
-            t.disconnect_notified = true;
-            t
-        })
-    });
+    if let Err(e) = ctx.store.tokens.mark_disconnected_and_told(member, REASON_DISCONNECTING) {
+        tracing::error!(member, error = %e, "marking the token as disconnecting failed");
+    }
     let revoked = match &token {
         Some(t) => match ctx.slack.auth_revoke(t).await {
             Ok(()) => true,
@@ -545,7 +542,7 @@ async fn disconnect_flow(ctx: &Arc<Context>, member: &str) -> String {
         },
         None => true,
     };
-    if let Err(e) = ctx.store.tokens.remove(member) {
+    if let Err(e) = ctx.store.tokens.forget(member) {
         tracing::error!(error = %e, "forgetting a token failed");
     }
     if let Some(job) = ctx.store.queue.remove(member).ok().flatten() {
@@ -682,20 +679,8 @@ async fn pass(ctx: &Arc<Context>, st: &mut LoopState) -> u64 {
                 let fresh = record(&g, now_ms());
                 let fresh = TokenRecord { refresh_token: fresh.refresh_token.clone().or(Some(refresh_token.clone())), ..fresh };
                 let scopes = rec.scopes.clone();
-                let r = ctx.store.tokens.update(&member, |cur| match cur {
-                    // Only if nobody reconnected or disconnected meanwhile.
-                    Some(c)
-                        if (!c.disconnected || (revivable && c.disconnect_reason.as_deref() == Some("token_expired")))
-                            && c.refresh_token.as_ref() == Some(&refresh_token) =>
-                    {
-                        let mut f = fresh.clone();
-                        if f.scopes.is_empty() {
-                            f.scopes = scopes.clone();
-                        }
-                        Some(f)
-                    }
-                    other => other,
-                });
+                // Only if nobody reconnected or disconnected meanwhile.
+                let r = ctx.store.tokens.save_refreshed(&member, &fresh, &refresh_token, revivable, &scopes);
                 match r {
                     Ok(_) => tracing::info!(member = %member, "refreshed a rotating token"),
                     Err(e) => tracing::error!(member = %member, error = %e, "storing a refreshed token failed"),
@@ -723,16 +708,9 @@ async fn pass(ctx: &Arc<Context>, st: &mut LoopState) -> u64 {
 /// Marks the member disconnected after a refused refresh and tells them once.
 async fn refresh_failed(ctx: &Context, member: &str, e: &ApiError) {
     let reason = format!("refresh_failed: {}", e.code());
-    let mut newly = false;
-    let _ = ctx.store.tokens.update(member, |t| {
-        newly = false;
-        t.map(|mut t| {
-            newly = !t.disconnected && !t.disconnect_notified;
-            t.disconnected = true;
-            t.disconnect_reason = Some(reason.clone());
-            t.disconnect_notified = true;
-            t
-        })
+    let newly = ctx.store.tokens.mark_disconnected_and_told(member, &reason).unwrap_or_else(|err| {
+        tracing::error!(member, error = %err, "marking a token disconnected after a refused refresh failed");
+        false
     });
     // Stops queued work (dead-lettered with the reason).
     if let Err(err) = crate::handlers::presets::revoke(ctx, member, &reason) {
@@ -761,14 +739,9 @@ fn is_auth_code(reason: &str) -> bool {
 /// event, or Slack refusing it) and how to reconnect — unless a failing job
 /// just told them, or nobody can be told.
 async fn announce_disconnect(ctx: &Context, member: &str, rec: &TokenRecord) {
-    let mut first = false;
-    let _ = ctx.store.tokens.update(member, |t| {
-        first = false;
-        t.map(|mut t| {
-            first = t.disconnected && !t.disconnect_notified;
-            t.disconnect_notified = true;
-            t
-        })
+    let first = ctx.store.tokens.mark_notified(member).unwrap_or_else(|err| {
+        tracing::error!(member, error = %err, "recording that the member is told of the disconnect failed");
+        false
     });
     if !first {
         return;

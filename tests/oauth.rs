@@ -140,7 +140,7 @@ fn run_once(slack: &FakeSlack, db: &Path, env: &[(&str, &str)], timeout: std::ti
 
 fn stored_token(db: &Path, member: &str, key: Option<&str>) -> Option<statusinator::store::TokenRecord> {
     let store = statusinator::store::Store::open(db).unwrap();
-    statusinator::crypto::unlock(&store.tokens, key, db).unwrap();
+    store.tokens.unlock(key, db).unwrap();
     store.tokens.get(member).unwrap()
 }
 
@@ -627,8 +627,8 @@ async fn tokens_written_without_a_key_are_encrypted_when_one_is_set() {
     assert!(stderr.contains("encrypted tokens that were stored in plain text"), "{stderr}");
 
     let store = statusinator::store::Store::open(&db).unwrap();
-    let raw = store.tokens.raw().get("U2").unwrap().unwrap();
-    assert!(statusinator::crypto::is_sealed(&raw));
+    let raw = store.tokens.stored_bytes("U2").unwrap().unwrap();
+    assert!(statusinator::store::sealed::is_sealed(&raw));
     drop(store);
     let (status, stderr) = run_once(&slack, &db, &oauth_env_refs(), secs(20));
     assert_eq!(status.and_then(|s| s.code()), Some(2), "{stderr}");

@@ -83,12 +83,12 @@ fn rate_limit(ctx: &Context, member: &str) -> anyhow::Result<Option<Option<Strin
         return Ok(None);
     }
     let now = now_ms();
-    let first = ctx.with_member_lock(member, || -> anyhow::Result<bool> {
-        let first = now.saturating_sub(ctx.store.member(member)?.last_limit_notice_ms) >= budget::WINDOW_MS;
+    let first = ctx.store.modify_member(member, |m| {
+        let first = now.saturating_sub(m.last_limit_notice_ms) >= budget::WINDOW_MS;
         if first {
-            ctx.store.update_member(member, |m| m.last_limit_notice_ms = now)?;
+            m.last_limit_notice_ms = now;
         }
-        Ok(first)
+        first
     })?;
     tracing::info!(member, notice = first, "command rate limit reached");
     Ok(Some(

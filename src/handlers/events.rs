@@ -91,8 +91,8 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
     }
     let snapshot = jobs::swap::snapshot(profile);
     let status = profile.status_emoji.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| ctx.emoji.canonical_or_unverified(s));
-    ctx.with_member_lock(member, || -> anyhow::Result<bool> {
-        let state = ctx.store.member(member)?;
+    ctx.store.locked_member(member, |locked| -> anyhow::Result<bool> {
+        let state = locked.state()?;
         if let Some(last) = state.last_event_ts.as_deref() {
             if !jobs::is_newer_or_equal(event_ts, last) {
                 tracing::info!(event_ts, last, "ignoring an older event");
@@ -103,7 +103,7 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
         // last event showed, this event is our own write echoing back or a hand-made
         // name/photo change: record the profile, queue nothing (a `restore` stays put).
         let status_unchanged = state.last_event_ts.is_some() && state.status_emoji == status;
-        let state = ctx.store.update_member(member, |m| {
+        let state = locked.update(|m| {
             if !event_ts.is_empty() {
                 m.last_event_ts = Some(event_ts.to_string());
             }

@@ -115,14 +115,7 @@ pub fn restore(ctx: &Context, member: &str) -> anyhow::Result<bool> {
 /// The member's token was revoked: stop their work (dead-lettered with the
 /// reason) and never use the token again.
 pub fn revoke(ctx: &Context, member: &str, reason: &str) -> anyhow::Result<()> {
-    let had = ctx.store.tokens.update(member, |t| {
-        t.map(|mut t| {
-            t.disconnected = true;
-            t.disconnect_reason = Some(reason.to_string());
-            t
-        })
-    })?;
-    if had.is_some() {
+    if ctx.store.tokens.mark_disconnected(member, reason)? {
         tracing::warn!(member, reason, "member disconnected");
     }
     if let Some(job) = ctx.store.queue.remove(member)? {

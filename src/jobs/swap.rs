@@ -171,13 +171,9 @@ fn classify(telemetry: &crate::telemetry::Telemetry, e: &ApiError, attempts: u32
 /// Marks the member's token unusable after Slack refused it.
 fn on_auth_failure(ctx: &Context, member: &str, e: &ApiError) {
     if e.is_auth() {
-        let _ = ctx.store.tokens.update(member, |t| {
-            t.map(|mut t| {
-                t.disconnected = true;
-                t.disconnect_reason = Some(e.code());
-                t
-            })
-        });
+        if let Err(err) = ctx.store.tokens.mark_disconnected(member, &e.code()) {
+            tracing::error!(member, error = %err, "marking a refused token disconnected failed");
+        }
     }
 }
 

@@ -4,9 +4,13 @@
 //! accessors so no other module juggles bytes. The `meta` tree holds the schema
 //! version; [`migrate`] brings an older database up to date at start-up.
 
+mod error;
 pub mod health;
+mod members;
 mod migrate;
 pub mod model;
+pub mod sealed;
+pub mod tokens;
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -15,8 +19,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::{de::DeserializeOwned, Serialize};
 
+pub use error::{StoreError, KEY_VAR};
+pub use members::LockedMember;
 pub use migrate::SCHEMA_VERSION;
 pub use model::*;
+pub use tokens::{TokenTree, Unlocked};
 
 /// Names of the trees, one per kind of data.
 pub mod trees {
@@ -205,6 +212,8 @@ pub struct Store {
     /// The database directory (for the free-space check while unwritable).
     path: PathBuf,
     health: Arc<health::Health>,
+    /// Serialises read-modify-write of one member's state (see [`members`]).
+    member_locks: Arc<members::MemberLocks>,
     pub meta: sled::Tree,
     /// `member \0 emoji` → [`Preset`]
     pub presets: Typed<Preset>,
@@ -219,7 +228,7 @@ pub struct Store {
     /// envelope or event id → first seen (unix ms)
     pub seen: Typed<u64>,
     /// member → [`TokenRecord`], sealed at rest when `STATUSINATOR_KEY` is set
-    pub tokens: crate::crypto::TokenTree,
+    pub tokens: TokenTree,
     /// counter key → [`RateWindow`]
     pub rates: Typed<RateWindow>,
     /// emoji name → [`EmojiEntry`]
@@ -267,7 +276,7 @@ impl Store {
             queue: Typed::new(t(trees::QUEUE)?),
             dead: Typed::new(t(trees::DEAD)?),
             seen: Typed::new(t(trees::SEEN)?),
-            tokens: crate::crypto::TokenTree::new(t(trees::TOKENS)?),
+            tokens: TokenTree::new(t(trees::TOKENS)?),
             rates: Typed::new(t(trees::RATES)?),
             emoji: Typed::new(t(trees::EMOJI)?),
             avatars: Typed::new(t(trees::AVATARS)?),
@@ -276,6 +285,7 @@ impl Store {
             db,
             path: path.to_path_buf(),
             health: Arc::default(),
+            member_locks: Arc::default(),
         })
     }
 
@@ -441,19 +451,10 @@ impl Store {
         Ok(n)
     }
 
-    // ---- members ----
+    // ---- members (see members.rs for the writes) ----
 
     pub fn member(&self, member: &str) -> anyhow::Result<MemberState> {
         Ok(self.members.get(member)?.unwrap_or_default())
-    }
-
-    pub fn update_member(&self, member: &str, f: impl Fn(&mut MemberState)) -> anyhow::Result<MemberState> {
-        let out = self.members.update(member, |old| {
-            let mut m = old.unwrap_or_default();
-            f(&mut m);
-            Some(m)
-        })?;
-        Ok(out.unwrap_or_default())
     }
 
     // ---- dead letters ----
