@@ -546,7 +546,7 @@ async fn disconnect_flow(ctx: &Arc<Context>, member: &str) -> String {
         tracing::error!(error = %e, "forgetting a token failed");
     }
     if let Some(job) = ctx.store.queue.remove(member).ok().flatten() {
-        let _ = ctx.store.dead_letter(&job, "disconnected by the member");
+        let _ = crate::store::queue::dead_letter(&ctx.store, &job, "disconnected by the member");
     }
     let _ = ctx.store.update_member(member, |m| m.paused = was_paused);
     tracing::info!(member, restored, revoked, "member disconnected");

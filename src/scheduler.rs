@@ -70,7 +70,7 @@ pub fn upkeep(ctx: &Context) -> Upkeep {
         rates: count("rate windows", crate::jobs::budget::expire(s)),
         photos: count("photos", s.collect_photos()),
         avatars: count("cached profiles", s.expire_avatars(AVATAR_TTL_MS)),
-        dead: count("dead letters", s.expire_dead(DEAD_TTL_MS)),
+        dead: count("dead letters", crate::store::queue::expire_dead(s, DEAD_TTL_MS)),
         oauth_states: count("sign-in states", crate::oauth::expire_states(s)),
     };
     tracing::debug!(?done, "upkeep");

@@ -129,7 +129,7 @@ async fn trees_and_maps_level_off_under_weeks_of_traffic() {
                 // An hourly failure for good, from a rotating member; a sign-in started and
                 // abandoned; a photo uploaded for a preset never saved.
                 let job = Job::new(&format!("U{:06}", t % 500), Desired::Baseline);
-                ctx.store.dead_letter(&job, "invalid_auth").expect("dead letter");
+                statusinator::store::queue::dead_letter(&ctx.store, &job, "invalid_auth").expect("dead letter");
                 statusinator::oauth::new_state(&ctx, &format!("U{:06}", t % 50), true).expect("state");
                 ctx.store.put_photo(format!("photo {t}").as_bytes()).expect("photo");
                 // Slack inventing error codes, a socket inventing envelope types.
@@ -190,10 +190,10 @@ fn a_member_failing_forever_keeps_only_their_newest_dead_letters() {
     let store = Store::open(&dir.path().join("db")).expect("store");
     let job = |member: &str| Job::new(member, Desired::Baseline);
     for i in 0..200 {
-        store.dead_letter(&job("UBROKEN"), &format!("failure {i}")).expect("dead letter");
+        statusinator::store::queue::dead_letter(&store, &job("UBROKEN"), &format!("failure {i}")).expect("dead letter");
         std::thread::sleep(Duration::from_millis(1));
     }
-    store.dead_letter(&job("UOTHER"), "once").expect("dead letter");
+    statusinator::store::queue::dead_letter(&store, &job("UOTHER"), "once").expect("dead letter");
     let theirs = store.dead.scan_prefix(store::member_prefix("UBROKEN")).expect("scan");
     assert_eq!(theirs.len(), store::DEAD_PER_MEMBER);
     assert_eq!(theirs.last().map(|(_, d)| d.reason.as_str()), Some("failure 199"), "the newest is kept");

@@ -299,7 +299,7 @@ fn status_text(ctx: &Context, member: &str) -> anyhow::Result<String> {
         None => out.push_str("• Active preset: none (your own name and photo)\n"),
     }
     out.push_str(&format!("• Presets: {presets}\n"));
-    match crate::jobs::pending(ctx, member) {
+    match crate::store::queue::pending(&ctx.store, member) {
         Some(job) => {
             let what = match &job.desired {
                 crate::store::Desired::Preset { emoji } => format!("switch to :{emoji}:"),

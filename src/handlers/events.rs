@@ -94,7 +94,7 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
     ctx.store.locked_member(member, |locked| -> anyhow::Result<bool> {
         let state = locked.state()?;
         if let Some(last) = state.last_event_ts.as_deref() {
-            if !jobs::is_newer_or_equal(event_ts, last) {
+            if !crate::store::queue::is_newer_or_equal(event_ts, last) {
                 tracing::info!(event_ts, last, "ignoring an older event");
                 return Ok(false);
             }

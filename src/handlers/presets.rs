@@ -119,7 +119,7 @@ pub fn revoke(ctx: &Context, member: &str, reason: &str) -> anyhow::Result<()> {
         tracing::warn!(member, reason, "member disconnected");
     }
     if let Some(job) = ctx.store.queue.remove(member)? {
-        ctx.store.dead_letter(&job, reason)?;
+        crate::store::queue::dead_letter(&ctx.store, &job, reason)?;
     }
     Ok(())
 }

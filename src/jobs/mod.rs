@@ -16,26 +16,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::context::Context;
-use crate::store::{now_ms, Desired, Job};
+use crate::store::{now_ms, queue, Desired, Job};
 
 /// How many members are worked on at once.
 const PARALLEL: usize = 4;
 
-/// Event timestamps ("1700000000.123456") compared numerically.
-pub fn ts_key(ts: &str) -> (u64, u64) {
-    let mut it = ts.splitn(2, '.');
-    let secs = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let frac = it.next().map(|f| format!("{f:0<6}")).and_then(|f| f.get(..6).and_then(|x| x.parse().ok())).unwrap_or(0);
-    (secs, frac)
-}
-
-/// True when `new` is not older than `old` (empty timestamps never lose).
-pub fn is_newer_or_equal(new: &str, old: &str) -> bool {
-    new.is_empty() || old.is_empty() || ts_key(new) >= ts_key(old)
-}
-
-/// Queues `desired` for `member`, replacing any older pending job. Returns
-/// whether it replaced one (coalesced). Durable when it returns.
+/// Queues `desired` for `member` (see [`queue::enqueue`]) and wakes the runner.
 pub fn enqueue(
     ctx: &Context,
     member: &str,
@@ -44,31 +30,9 @@ pub fn enqueue(
     envelope_id: Option<&str>,
     force: bool,
 ) -> anyhow::Result<bool> {
-    let mut replaced = false;
-    let now = now_ms();
-    ctx.store.queue.update(member, |old| {
-        replaced = old.is_some();
-        if let Some(o) = &old {
-            if !is_newer_or_equal(event_ts, &o.event_ts) {
-                return old;
-            }
-        }
-        Some(Job {
-            event_ts: event_ts.to_string(),
-            envelope_id: envelope_id.map(str::to_string),
-            enqueued_ms: now,
-            force: force || old.as_ref().is_some_and(|o| o.force && o.desired == desired),
-            coalesced: old.is_some(),
-            ..Job::new(member, desired.clone())
-        })
-    })?;
+    let replaced = queue::enqueue(&ctx.store, member, desired, event_ts, envelope_id, force)?;
     ctx.work.notify_one();
     Ok(replaced)
-}
-
-/// Pending jobs for one member (0 or 1).
-pub fn pending(ctx: &Context, member: &str) -> Option<Job> {
-    ctx.store.queue.get(member).ok().flatten()
 }
 
 /// Runs jobs until shutdown. In-flight jobs finish (or are left queued) before it returns.
@@ -123,17 +87,4 @@ pub async fn run(ctx: Arc<Context>) {
     }
     // Let jobs already talking to Slack finish; queued ones stay for the next start.
     let _ = tokio::time::timeout(Duration::from_secs(10), permits.acquire_many(PARALLEL as u32)).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_compare_numerically() {
-        assert!(ts_key("1700000000.5") > ts_key("1700000000.123456"));
-        assert!(ts_key("1700000001.000001") > ts_key("1700000000.999999"));
-        assert!(is_newer_or_equal("", "1700000000.1"));
-        assert!(!is_newer_or_equal("1600000000.1", "1700000000.1"));
-    }
 }

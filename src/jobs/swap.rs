@@ -112,7 +112,7 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
         Outcome::Dead { reason } => {
             ctx.telemetry.swaps.inc("failed");
             tracing::warn!(reason, "job dead-lettered");
-            if let Err(e) = store.dead_letter(job, &reason) {
+            if let Err(e) = crate::store::queue::dead_letter(store, job, &reason) {
                 tracing::error!(error = %e, "could not dead-letter a job");
             }
             remove_if_unchanged(ctx, job);
@@ -431,7 +431,7 @@ fn is_name_refusal(code: &str) -> bool {
 async fn name_refused(ctx: &Context, job: &Job, emoji: &str, name: &str, code: &str) -> anyhow::Result<()> {
     tracing::warn!(code, "Slack refused the preset's display name; applying the photo anyway");
     ctx.telemetry.swaps.inc("name_refused");
-    ctx.store.dead_letter(job, &format!("Slack refused the name of :{emoji}: ({code})"))?;
+    crate::store::queue::dead_letter(&ctx.store, job, &format!("Slack refused the name of :{emoji}: ({code})"))?;
     let before = ctx.store.member(&job.member)?.refused_name;
     if before.as_deref() == Some(name) {
         return Ok(());

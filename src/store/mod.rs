@@ -9,6 +9,7 @@ pub mod health;
 mod members;
 mod migrate;
 pub mod model;
+pub mod queue;
 pub mod sealed;
 pub mod tokens;
 
@@ -455,25 +456,6 @@ impl Store {
 
     pub fn member(&self, member: &str) -> anyhow::Result<MemberState> {
         Ok(self.members.get(member)?.unwrap_or_default())
-    }
-
-    // ---- dead letters ----
-
-    /// Files a job that failed for good, keeping only the member's newest
-    /// [`DEAD_PER_MEMBER`] (a member whose token is broken fails every swap).
-    pub fn dead_letter(&self, job: &Job, reason: &str) -> anyhow::Result<()> {
-        let key = format!("{}\0{:020}", job.member, now_ms());
-        self.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.to_string(), at_ms: now_ms() })?;
-        let keys: Vec<_> = self.dead.raw().scan_prefix(member_prefix(&job.member)).keys().collect::<Result<_, _>>()?;
-        for k in keys.iter().take(keys.len().saturating_sub(DEAD_PER_MEMBER)) {
-            self.dead.raw().remove(k)?;
-        }
-        Ok(())
-    }
-
-    /// Forgets dead letters older than `max_age_ms`; returns how many went.
-    pub fn expire_dead(&self, max_age_ms: u64) -> anyhow::Result<usize> {
-        self.dead.remove_older(max_age_ms, |d| d.at_ms)
     }
 
     /// Forgets cached profiles not refreshed for `max_age_ms` (members who left, or who

@@ -1,0 +1,88 @@
+//! The pending-work queue and the dead letters: the only module that writes
+//! the `queue` and `dead_letter` trees.
+//!
+//! A member has at most one pending [`Job`]: their newest desired state. It is
+//! written before the envelope that asked for it is acked, so a crash loses
+//! nothing; a newer event replaces it (an older one never does). Waking the
+//! runner is the caller's business (this layer knows no tasks).
+
+use super::{member_prefix, now_ms, DeadJob, Desired, Job, Store, DEAD_PER_MEMBER};
+
+/// Event timestamps ("1700000000.123456") compared numerically.
+pub fn ts_key(ts: &str) -> (u64, u64) {
+    let mut it = ts.splitn(2, '.');
+    let secs = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let frac = it.next().map(|f| format!("{f:0<6}")).and_then(|f| f.get(..6).and_then(|x| x.parse().ok())).unwrap_or(0);
+    (secs, frac)
+}
+
+/// True when `new` is not older than `old` (empty timestamps never lose).
+pub fn is_newer_or_equal(new: &str, old: &str) -> bool {
+    new.is_empty() || old.is_empty() || ts_key(new) >= ts_key(old)
+}
+
+/// Queues `desired` for `member`, replacing any older pending job. Returns
+/// whether it replaced one (coalesced). Durable when it returns.
+pub fn enqueue(
+    store: &Store,
+    member: &str,
+    desired: Desired,
+    event_ts: &str,
+    envelope_id: Option<&str>,
+    force: bool,
+) -> anyhow::Result<bool> {
+    let mut replaced = false;
+    let now = now_ms();
+    store.queue.update(member, |old| {
+        replaced = old.is_some();
+        if let Some(o) = &old {
+            if !is_newer_or_equal(event_ts, &o.event_ts) {
+                return old;
+            }
+        }
+        Some(Job {
+            event_ts: event_ts.to_string(),
+            envelope_id: envelope_id.map(str::to_string),
+            enqueued_ms: now,
+            force: force || old.as_ref().is_some_and(|o| o.force && o.desired == desired),
+            coalesced: old.is_some(),
+            ..Job::new(member, desired.clone())
+        })
+    })?;
+    Ok(replaced)
+}
+
+/// The pending job of one member, if any (a read error counts as none).
+pub fn pending(store: &Store, member: &str) -> Option<Job> {
+    store.queue.get(member).ok().flatten()
+}
+
+/// Files a job that failed for good, keeping only the member's newest
+/// [`DEAD_PER_MEMBER`] (a member whose token is broken fails every swap).
+pub fn dead_letter(store: &Store, job: &Job, reason: &str) -> anyhow::Result<()> {
+    let key = format!("{}\0{:020}", job.member, now_ms());
+    store.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.to_string(), at_ms: now_ms() })?;
+    let keys: Vec<_> = store.dead.raw().scan_prefix(member_prefix(&job.member)).keys().collect::<Result<_, _>>()?;
+    for k in keys.iter().take(keys.len().saturating_sub(DEAD_PER_MEMBER)) {
+        store.dead.raw().remove(k)?;
+    }
+    Ok(())
+}
+
+/// Forgets dead letters older than `max_age_ms`; returns how many went.
+pub fn expire_dead(store: &Store, max_age_ms: u64) -> anyhow::Result<usize> {
+    store.dead.remove_older(max_age_ms, |d| d.at_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_compare_numerically() {
+        assert!(ts_key("1700000000.5") > ts_key("1700000000.123456"));
+        assert!(ts_key("1700000001.000001") > ts_key("1700000000.999999"));
+        assert!(is_newer_or_equal("", "1700000000.1"));
+        assert!(!is_newer_or_equal("1600000000.1", "1700000000.1"));
+    }
+}
