@@ -1,5 +1,5 @@
 //! `statusinator run`: wires the store, Slack client, dispatcher, job runner,
-//! scheduler and Socket Mode supervisor together and runs them until the
+//! upkeep and token loops and Socket Mode supervisor together and runs them until the
 //! shutdown signal; then drains in-flight work and flushes the database.
 
 use std::sync::Arc;
@@ -60,10 +60,10 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         tokio::spawn(crate::web::csv::csv_loop(ctx.clone(), path));
     }
     let jobs = tokio::spawn(crate::jobs::run(ctx.clone()));
-    let scheduler = tokio::spawn(crate::scheduler::run(ctx.clone()));
+    let scheduler = tokio::spawn(crate::jobs::upkeep::run(ctx.clone()));
     // The dashboard's history is only kept while there is a listener to show it.
     let sampler = ctx.config.metrics.listen.is_some().then(|| tokio::spawn(crate::web::sampler::run(ctx.clone())));
-    let tokens = tokio::spawn(crate::oauth::run(ctx.clone()));
+    let tokens = tokio::spawn(crate::jobs::token_refresh::run(ctx.clone()));
     let store_health = {
         let ctx = ctx.clone();
         tokio::spawn(async move { ctx.store.watch_health(ctx.config.unwritable_exit, ctx.shutdown.clone()).await })
@@ -151,17 +151,6 @@ async fn identify(config: &Config, slack: &SlackClient, store: &Store, shutdown:
     }
     store.tokens.forget_config_tokens_except(identity.owner.as_deref())?;
     Ok(Some(identity))
-}
-
-/// Loads the workspace's emoji into the cache.
-pub async fn refresh_emoji(ctx: &Context) {
-    match ctx.slack.emoji_list().await {
-        Ok(list) => match ctx.emoji.replace_all(&list) {
-            Ok(()) => tracing::info!(count = list.len(), "emoji cache loaded"),
-            Err(e) => tracing::error!(error = %e, "storing the emoji list failed"),
-        },
-        Err(e) => tracing::warn!(error = %e, "emoji.list failed; custom emoji are accepted unverified until it works"),
-    }
 }
 
 /// Checks a token with auth.test and returns a plain-words verdict.

@@ -1,7 +1,8 @@
 //! The shared context every handler and job receives: configuration, store,
 //! Slack client, caches, who the bot is, and the shutdown signal.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
@@ -11,7 +12,7 @@ use crate::secret::Secret;
 use crate::shutdown::Shutdown;
 use crate::slack::SlackClient;
 use crate::socket::SocketStatus;
-use crate::store::{Store, TokenRecord, TokenSource};
+use crate::store::{Store, TokenSource};
 
 /// Who the bot is in this workspace (from `auth.test` at start-up).
 #[derive(Debug, Clone, Default)]
@@ -21,6 +22,35 @@ pub struct Identity {
     pub team_id: Option<String>,
     /// Single-user mode: the owner of `SLACK_USER_TOKEN`.
     pub owner: Option<String>,
+}
+
+/// What the OAuth flows keep in memory, per bot (two bots in one process keep their own).
+#[derive(Default)]
+pub struct OauthRuntime {
+    /// Wakes the token loop early (a token was just stored).
+    pub(crate) wake: Notify,
+    /// Members whose `disconnect` is running (in memory: a crash must not leave anyone stuck).
+    disconnecting: Mutex<HashSet<String>>,
+}
+
+impl OauthRuntime {
+    fn members(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.disconnecting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the member's `disconnect` is running.
+    pub(crate) fn is_disconnecting(&self, member: &str) -> bool {
+        self.members().contains(member)
+    }
+
+    /// Marks the member's `disconnect` as running; false if it already was.
+    pub(crate) fn begin_disconnect(&self, member: &str) -> bool {
+        self.members().insert(member.to_string())
+    }
+
+    pub(crate) fn end_disconnect(&self, member: &str) {
+        self.members().remove(member);
+    }
 }
 
 pub struct Context {
@@ -40,6 +70,8 @@ pub struct Context {
     pub home: crate::home::Home,
     /// The bot's counters (the same the Slack client and the socket count into).
     pub telemetry: Arc<crate::telemetry::Telemetry>,
+    /// The OAuth flows' wake-up and who is disconnecting.
+    pub oauth: OauthRuntime,
 }
 
 impl Context {
@@ -58,19 +90,13 @@ impl Context {
             telemetry,
             work: Notify::new(),
             shutdown,
+            oauth: OauthRuntime::default(),
         }
     }
 
     /// The member's usable user token, if they have one.
     pub fn token_for(&self, member: &str) -> Option<Secret> {
-        match self.store.tokens.get(member) {
-            Ok(Some(TokenRecord { token, disconnected: false, .. })) => Some(token),
-            Ok(_) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "reading a token failed");
-                None
-            }
-        }
+        crate::members::usable_token(&self.store, member)
     }
 
     pub fn is_connected(&self, member: &str) -> bool {
@@ -92,6 +118,19 @@ impl Context {
             command: &self.config.command,
             owner: self.identity.owner.as_deref(),
             oauth: self.config.oauth.is_some(),
+        }
+    }
+
+    /// The handles the member operations use (see [`crate::members`]).
+    pub(crate) fn member_deps(&self) -> crate::members::MemberDeps<'_> {
+        crate::members::MemberDeps {
+            store: &self.store,
+            slack: &self.slack,
+            emoji: &self.emoji,
+            avatars: &self.avatars,
+            photos: &self.photos,
+            images: &self.config.images,
+            work: &self.work,
         }
     }
 

@@ -8,6 +8,8 @@
 //! canonical one, because the canonical name is shown back to members as
 //! `:name:` and only Slack's names render there.
 
+pub(crate) mod cache;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;

@@ -306,7 +306,7 @@ async fn pkce_sends_the_s256_challenge_and_then_the_verifier_without_a_secret() 
     let calls = oauth_calls(&slack);
     assert_eq!(calls.len(), 1);
     let verifier = calls[0].param("code_verifier").expect("code_verifier sent");
-    assert_eq!(statusinator::oauth::pkce_challenge(&verifier), challenge, "challenge = base64url(SHA-256(verifier))");
+    assert_eq!(statusinator::slack::oauth::pkce_challenge(&verifier), challenge, "challenge = base64url(SHA-256(verifier))");
     assert_eq!(calls[0].param("client_secret"), None, "a public client sends no secret");
     assert_eq!(calls[0].param("client_id").as_deref(), Some(CLIENT_ID));
 

@@ -6,7 +6,7 @@
 //! `user_change` (a new member every few minutes, as in a workspace with joiners and leavers),
 //! a dead letter an hour, sign-in states, unreferenced photos, a dashboard sample a tick, and
 //! Slack error codes and envelope types never seen before into the metric families. The
-//! scheduler's own `upkeep` runs every tick (ten minutes in `scheduler::run` and the long
+//! upkeep job's own `upkeep` runs every tick (ten minutes in `upkeep::run` and the long
 //! variant; an hour in the quick one, which only makes each bound coarser).
 //!
 //! Time is tokio's paused clock, which the store's clock follows (`store::now_ms`), so 45 days
@@ -25,7 +25,7 @@ use std::time::Duration;
 use statusinator::config::{Config, Env};
 use statusinator::context::{Context, Identity};
 use statusinator::jobs::budget;
-use statusinator::scheduler::{self, AVATAR_TTL_MS, DEAD_TTL_MS, SEEN_TTL_MS};
+use statusinator::jobs::upkeep::{self, AVATAR_TTL_MS, DEAD_TTL_MS, SEEN_TTL_MS};
 use statusinator::secret::Secret;
 use statusinator::shutdown::Shutdown;
 use statusinator::slack::types::UserProfile;
@@ -130,7 +130,7 @@ async fn trees_and_maps_level_off_under_weeks_of_traffic() {
                 // abandoned; a photo uploaded for a preset never saved.
                 let job = Job::new(&format!("U{:06}", t % 500), Desired::Baseline);
                 statusinator::store::queue::dead_letter(&ctx.store, &job, "invalid_auth").expect("dead letter");
-                statusinator::oauth::new_state(&ctx, &format!("U{:06}", t % 50), true).expect("state");
+                statusinator::store::oauth_states::new_state(&ctx.store, &format!("U{:06}", t % 50), true).expect("state");
                 ctx.store.put_photo(format!("photo {t}").as_bytes()).expect("photo");
                 // Slack inventing error codes, a socket inventing envelope types.
                 m.api_call("users.profile.set", &format!("weird_error_{t}"), Duration::from_millis(5));
@@ -142,7 +142,7 @@ async fn trees_and_maps_level_off_under_weeks_of_traffic() {
                 *e = (*e).max(v);
             }
             tokio::time::advance(load.tick).await;
-            scheduler::upkeep(&ctx);
+            upkeep::upkeep(&ctx);
         }
         peaks.push(peak);
     }

@@ -2,6 +2,8 @@
 //! ([`crate::command`]), one implementation, two ways to answer — the slash
 //! command's ephemeral ack payload, or a message in the DM.
 
+pub(crate) mod connect;
+
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -9,6 +11,7 @@ use serde_json::{json, Value};
 use crate::command::{self, Command};
 use crate::context::Context;
 use crate::jobs::budget;
+use crate::members;
 use crate::slack::events::SlashCommand;
 use crate::slack::types::File;
 use crate::socket::Envelope;
@@ -117,13 +120,13 @@ async fn photo_reply(ctx: &Context, member: &str, text: &str, file: &File) -> St
     let Some(raw) = first_emoji(text) else {
         return format!("Which preset is this photo for? Send it again with the emoji in the message, like `:palm_tree:`. (`{cmd} help` lists what I can do.)");
     };
-    let emoji = match super::presets::resolve_emoji(ctx, &raw) {
+    let emoji = match members::resolve_emoji(&ctx.member_deps(), &raw) {
         Ok(e) => e,
         Err(msg) => return msg,
     };
-    match super::presets::fetch_and_process(ctx, file).await {
+    match members::fetch_and_process(&ctx.member_deps(), file).await {
         Err(msg) => format!("{msg} Your presets are unchanged."),
-        Ok(processed) => match super::presets::save_photo(ctx, member, &emoji, &processed).await {
+        Ok(processed) => match members::save_photo(&ctx.member_deps(), member, &emoji, &processed).await {
             Ok(_) => format!("Saved the photo for :{emoji}:. It shows whenever your status is :{emoji}:."),
             Err(e) => {
                 tracing::error!(error = %e, "saving a photo failed");
@@ -169,7 +172,7 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
         Command::Help => command::usage(usage_name),
         Command::List => list_text(ctx, member)?,
         Command::Add { emoji, name: display } => {
-            let emoji = match super::presets::resolve_emoji(ctx, &emoji) {
+            let emoji = match members::resolve_emoji(&ctx.member_deps(), &emoji) {
                 Ok(e) => e,
                 Err(msg) => return Ok(msg),
             };
@@ -177,7 +180,7 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
                 Ok(d) => d,
                 Err(msg) => return Ok(msg),
             };
-            super::presets::save_name(ctx, member, &emoji, &display)?;
+            members::save_name(&ctx.member_deps(), member, &emoji, &display)?;
             refresh_home(ctx, member);
             let hint = if ctx.is_connected(member) {
                 String::new()
@@ -187,7 +190,7 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
             format!("Saved: when your status is :{emoji}: your display name becomes *{}*.{hint}", command::escape(&display))
         }
         Command::Photo { emoji } => {
-            let emoji = match super::presets::resolve_emoji(ctx, &emoji) {
+            let emoji = match members::resolve_emoji(&ctx.member_deps(), &emoji) {
                 Ok(e) => e,
                 Err(msg) => return Ok(msg),
             };
@@ -206,8 +209,8 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
             }
         }
         Command::Remove { emoji } => {
-            let canonical = super::presets::resolve_emoji(ctx, &emoji).unwrap_or_else(|_| crate::emoji::strip(&emoji));
-            if super::presets::remove(ctx, member, &canonical)? {
+            let canonical = members::resolve_emoji(&ctx.member_deps(), &emoji).unwrap_or_else(|_| crate::emoji::strip(&emoji));
+            if members::remove(&ctx.member_deps(), member, &canonical)? {
                 refresh_home(ctx, member);
                 format!("Removed your :{canonical}: preset.")
             } else {
@@ -215,29 +218,29 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
             }
         }
         Command::Pause => {
-            super::presets::set_paused(ctx, member, true)?;
+            members::set_paused(&ctx.member_deps(), member, true)?;
             refresh_home(ctx, member);
             format!(
                 "Paused: I won't change your profile until you `{name} resume`. (`{name} restore` puts your own name and photo back now.)"
             )
         }
         Command::Resume => {
-            super::presets::set_paused(ctx, member, false)?;
+            members::set_paused(&ctx.member_deps(), member, false)?;
             refresh_home(ctx, member);
             "Resumed: your status drives your name and photo again.".into()
         }
         Command::Restore => {
             if !ctx.is_connected(member) {
                 format!("I can't change your profile: run `{name} connect` first.")
-            } else if super::presets::restore(ctx, member)? {
+            } else if members::restore(&ctx.member_deps(), member)? {
                 "Putting your own name and photo back now.".into()
             } else {
                 "Your profile is already your own: I haven't changed it.".into()
             }
         }
         Command::Status => status_text(ctx, member)?,
-        Command::Connect { code } => crate::oauth::connect(ctx, member, code.as_deref()).await,
-        Command::Disconnect => crate::oauth::disconnect(ctx, member),
+        Command::Connect { code } => connect::connect(ctx, member, code.as_deref()).await,
+        Command::Disconnect => connect::disconnect(ctx, member),
         Command::Stats => stats_text(ctx)?,
         Command::Purge { member: who } => {
             if ctx.avatars.purge(&who) {

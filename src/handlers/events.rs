@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::jobs;
+use crate::members;
 use crate::slack::events::{parse_event, Event, EventCallback, MessageEvent};
 use crate::slack::types::User;
 use crate::socket::Envelope;
-use crate::store::Desired;
 
 pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option<Value>> {
     let cb: EventCallback = match serde_json::from_value(env.payload.clone()) {
@@ -48,22 +48,22 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
         Event::EmojiChanged(raw) => {
             if crate::emoji::wants_reload(&raw) {
                 let ctx = ctx.clone();
-                ctx.shutdown.clone().track(async move { crate::app::refresh_emoji(&ctx).await });
+                ctx.shutdown.clone().track(async move { crate::emoji::cache::refresh_emoji(&ctx.slack, &ctx.emoji).await });
             } else if let Err(e) = ctx.emoji.apply_change(&raw).and_then(|()| rename_presets(ctx, &raw)) {
                 tracing::warn!(error = %e, "could not apply an emoji change; reloading the list");
                 let ctx = ctx.clone();
-                ctx.shutdown.clone().track(async move { crate::app::refresh_emoji(&ctx).await });
+                ctx.shutdown.clone().track(async move { crate::emoji::cache::refresh_emoji(&ctx.slack, &ctx.emoji).await });
             }
         }
         Event::TokensRevoked(t) => {
             for member in t.tokens.map(|t| t.oauth).unwrap_or_default() {
-                super::presets::revoke(ctx, &member, "token_revoked")?;
+                crate::members::revoke(&ctx.member_deps(), &member, "token_revoked")?;
             }
         }
         Event::AppUninstalled => {
             tracing::warn!("the app was uninstalled from the workspace: every member is now disconnected");
             for (k, _) in ctx.store.tokens.iter()? {
-                super::presets::revoke(ctx, &String::from_utf8_lossy(&k), "app_uninstalled")?;
+                crate::members::revoke(&ctx.member_deps(), &String::from_utf8_lossy(&k), "app_uninstalled")?;
             }
         }
         Event::Other(kind) => {
@@ -130,13 +130,9 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
             tracing::debug!("status unchanged: nothing to queue");
             return Ok(false);
         }
-        let desired = desired_for(ctx, member, status.as_deref())?;
+        let desired = members::desired_for(&ctx.store, member, status.as_deref())?;
         let pending = ctx.store.queue.contains(member)?;
-        let already = match &desired {
-            Desired::Baseline => state.applied.preset.is_none(),
-            Desired::Preset { emoji } => state.applied.preset.as_deref() == Some(emoji.as_str()),
-        };
-        if already && !pending {
+        if members::already_applied(&state, &desired) && !pending {
             tracing::debug!("profile already in the desired state");
             return Ok(false);
         }
@@ -172,14 +168,6 @@ fn rename_presets(ctx: &Context, event: &Value) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The preset for this status emoji, or the member's own profile.
-pub fn desired_for(ctx: &Context, member: &str, status: Option<&str>) -> anyhow::Result<Desired> {
-    Ok(match status {
-        Some(e) if ctx.store.preset(member, e)?.is_some() => Desired::Preset { emoji: e.to_string() },
-        _ => Desired::Baseline,
-    })
 }
 
 async fn on_message(ctx: &Arc<Context>, m: MessageEvent) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::home::{connect_modal, preset_modal, publish};
+use crate::members;
 use crate::slack::blocks::{self, Id, SlackView};
 use crate::slack::events::Interactive;
 use crate::slack::types::File;
@@ -70,13 +71,13 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
             }
         }
         Some(Id::PresetDelete) => {
-            super::presets::remove(ctx, member, value)?;
+            members::remove(&ctx.member_deps(), member, value)?;
         }
-        Some(Id::HomePause) => super::presets::set_paused(ctx, member, true)?,
-        Some(Id::HomeResume) => super::presets::set_paused(ctx, member, false)?,
+        Some(Id::HomePause) => members::set_paused(&ctx.member_deps(), member, true)?,
+        Some(Id::HomeResume) => members::set_paused(&ctx.member_deps(), member, false)?,
         Some(Id::HomeConnect) => {
             // The authorize link goes to the member's DM, where they paste the address back.
-            let text = crate::oauth::start(ctx, member);
+            let text = super::commands::connect::start(ctx, member);
             let ctx2 = ctx.clone();
             let m = member.to_string();
             ctx.shutdown.track(async move {
@@ -102,7 +103,7 @@ async fn connect_submission(ctx: &Arc<Context>, member: &str, raw: &Value) -> Re
     if pasted.is_empty() {
         return blocks::ack_errors([(Id::CodeBlock, "Paste the address your browser landed on, or the code.".to_string())]);
     }
-    match crate::oauth::finish(ctx, member, pasted).await {
+    match super::commands::connect::finish(ctx, member, pasted).await {
         Ok(welcome) => {
             let ctx = ctx.clone();
             let member = member.to_string();
@@ -175,7 +176,7 @@ fn check(ctx: &Context, member: &str, f: &Fields, original: Option<&str>) -> any
         errors.push((Id::EmojiBlock, "Pick a status emoji, like :palm_tree:".to_string()));
         None
     } else {
-        super::presets::resolve_emoji(ctx, &f.emoji).map_err(|msg| errors.push((Id::EmojiBlock, msg))).ok()
+        members::resolve_emoji(&ctx.member_deps(), &f.emoji).map_err(|msg| errors.push((Id::EmojiBlock, msg))).ok()
     };
     let name = if f.name.trim().is_empty() {
         None
@@ -220,18 +221,18 @@ fn save(
             let mut moved = old.clone();
             moved.emoji = emoji.to_string();
             ctx.store.put_preset(&moved)?;
-            super::presets::remove(ctx, member, orig)?;
+            members::remove(&ctx.member_deps(), member, orig)?;
         }
     }
     let existed = ctx.store.preset(member, emoji)?.is_some();
     let clear_name_after_photo = name.is_none() && existed && editing;
     match name {
         Some(n) => {
-            super::presets::save_name(ctx, member, emoji, &n)?;
+            members::save_name(&ctx.member_deps(), member, emoji, &n)?;
         }
         // Editing with the name emptied makes a photo-only preset: now if it
         // has a photo (checked above), else once the new one is saved.
-        None if existed && editing && files.is_empty() => super::presets::clear_name(ctx, member, emoji)?,
+        None if existed && editing && files.is_empty() => members::clear_name(&ctx.member_deps(), member, emoji)?,
         None if !existed => ctx.store.put_preset(&crate::store::Preset::new(member, emoji))?,
         None => {}
     }
@@ -244,11 +245,11 @@ fn finish_photo(ctx: &Arc<Context>, member: &str, emoji: String, files: Vec<File
     let member = member.to_string();
     ctx.shutdown.clone().track(async move {
         if let Some(file) = files.first() {
-            match super::presets::fetch_and_process(&ctx, file).await {
+            match members::fetch_and_process(&ctx.member_deps(), file).await {
                 Ok(processed) => {
-                    let mut saved = super::presets::save_photo(&ctx, &member, &emoji, &processed).await.map(|_| ());
+                    let mut saved = members::save_photo(&ctx.member_deps(), &member, &emoji, &processed).await.map(|_| ());
                     if saved.is_ok() && clear_name_after_photo {
-                        saved = super::presets::clear_name(&ctx, &member, &emoji);
+                        saved = members::clear_name(&ctx.member_deps(), &member, &emoji);
                         if saved.is_ok() {
                             saved = ctx.store.flush().await;
                         }
@@ -269,7 +270,7 @@ async fn photo_refused(ctx: &Context, member: &str, emoji: &str, msg: &str) {
     // A preset created only to hold this photo would be left with nothing in it.
     let empty = ctx.store.preset(member, emoji).ok().flatten().is_some_and(|p| p.name.is_none() && p.photo.is_none());
     let note = if empty {
-        if let Err(e) = super::presets::remove(ctx, member, emoji) {
+        if let Err(e) = members::remove(&ctx.member_deps(), member, emoji) {
             tracing::warn!(error = %e, "removing an empty preset failed");
         }
         " The preset was not created."

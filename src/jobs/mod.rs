@@ -8,6 +8,8 @@
 
 pub mod budget;
 pub mod swap;
+pub mod token_refresh;
+pub mod upkeep;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

@@ -9,6 +9,7 @@
 
 pub mod blocks;
 pub mod events;
+pub mod oauth;
 pub mod types;
 
 use std::sync::Arc;

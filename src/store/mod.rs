@@ -9,6 +9,7 @@ pub mod health;
 mod members;
 mod migrate;
 pub mod model;
+pub mod oauth_states;
 pub mod queue;
 pub mod sealed;
 pub mod tokens;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::context::Context;
+use crate::emoji::cache::refresh_emoji;
 
 /// Delivery ids are kept this long: Slack retries for minutes, restarts take seconds.
 pub const SEEN_TTL_MS: u64 = 2 * 3600 * 1000;
@@ -20,7 +21,7 @@ const TICK: Duration = Duration::from_secs(600);
 const EMOJI_MIN_GAP: Duration = Duration::from_secs(20 * 3600);
 
 pub async fn run(ctx: Arc<Context>) {
-    crate::app::refresh_emoji(&ctx).await;
+    refresh_emoji(&ctx.slack, &ctx.emoji).await;
     let mut last_emoji = tokio::time::Instant::now();
     loop {
         tokio::select! {
@@ -29,19 +30,17 @@ pub async fn run(ctx: Arc<Context>) {
         }
         upkeep(&ctx);
         if last_emoji.elapsed() >= EMOJI_MIN_GAP && local_hour() == Some(ctx.config.schedule.emoji_refresh_hour) {
-            crate::app::refresh_emoji(&ctx).await;
+            refresh_emoji(&ctx.slack, &ctx.emoji).await;
             last_emoji = tokio::time::Instant::now();
         }
     }
 }
 
-/// The hour of the day in the machine's local time zone.
+/// The hour of the day in the machine's local time zone (jiff finds the system
+/// time zone itself: `TZ`, else `/etc/localtime`, else UTC).
 fn local_hour() -> Option<u8> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as libc::time_t;
-    // SAFETY: localtime_r writes only into the tm we own; both pointers are valid.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&now, &mut tm).is_null() };
-    ok.then_some(tm.tm_hour as u8)
+    let now = jiff::ZonedDateTime::try_from(std::time::SystemTime::now()).ok()?;
+    u8::try_from(now.hour()).ok()
 }
 
 /// What one pass of [`upkeep`] removed.
@@ -71,7 +70,7 @@ pub fn upkeep(ctx: &Context) -> Upkeep {
         photos: count("photos", s.collect_photos()),
         avatars: count("cached profiles", s.expire_avatars(AVATAR_TTL_MS)),
         dead: count("dead letters", crate::store::queue::expire_dead(s, DEAD_TTL_MS)),
-        oauth_states: count("sign-in states", crate::oauth::expire_states(s)),
+        oauth_states: count("sign-in states", crate::store::oauth_states::expire_states(s)),
     };
     tracing::debug!(?done, "upkeep");
     done

@@ -1,0 +1,209 @@
+//! Member operations shared by slash commands, DMs and App Home: every change
+//! to a member's presets, pause or connection goes through here, so each
+//! surface behaves the same and the engine hears about it (a preset edited
+//! while active is re-applied; one removed while active restores the baseline).
+//!
+//! It also says, in one place, what a member's profile should show
+//! ([`desired_for`]) and whether it already does ([`already_applied`]).
+//! The functions take [`MemberDeps`], the handles they use, never the whole context.
+
+use tokio::sync::Notify;
+
+use crate::avatar::AvatarCache;
+use crate::config::Images;
+use crate::emoji::EmojiCache;
+use crate::photo::{PhotoGate, PhotoLimits, Processed};
+use crate::secret::Secret;
+use crate::slack::types::File;
+use crate::slack::SlackClient;
+use crate::store::{now_ms, queue, Desired, MemberState, Preset, Store, TokenRecord};
+
+/// What the member operations read and write: the handles, not the whole context.
+pub(crate) struct MemberDeps<'a> {
+    pub store: &'a Store,
+    pub slack: &'a SlackClient,
+    pub emoji: &'a EmojiCache,
+    pub avatars: &'a AvatarCache,
+    /// Every photo decode waits its turn here.
+    pub photos: &'a PhotoGate,
+    /// `[images]`: the limits a preset photo is held to.
+    pub images: &'a Images,
+    /// Wakes the job runner when work is queued.
+    pub work: &'a Notify,
+}
+
+/// The member's usable user token, if they have one.
+pub(crate) fn usable_token(store: &Store, member: &str) -> Option<Secret> {
+    match store.tokens.get(member) {
+        Ok(Some(TokenRecord { token, disconnected: false, .. })) => Some(token),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "reading a token failed");
+            None
+        }
+    }
+}
+
+/// The preset for this status emoji, or the member's own profile.
+pub(crate) fn desired_for(store: &Store, member: &str, status: Option<&str>) -> anyhow::Result<Desired> {
+    Ok(match status {
+        Some(e) if store.preset(member, e)?.is_some() => Desired::Preset { emoji: e.to_string() },
+        _ => Desired::Baseline,
+    })
+}
+
+/// Whether the profile already shows `desired` (by what was applied last).
+pub(crate) fn already_applied(state: &MemberState, desired: &Desired) -> bool {
+    match desired {
+        Desired::Baseline => state.applied.preset.is_none(),
+        Desired::Preset { emoji } => state.applied.preset.as_deref() == Some(emoji.as_str()),
+    }
+}
+
+/// Whether this preset is in force: applied now, or queued to be.
+fn in_force(deps: &MemberDeps<'_>, state: &MemberState, member: &str, emoji: &str) -> anyhow::Result<bool> {
+    let wanted = Desired::Preset { emoji: emoji.into() };
+    Ok(already_applied(state, &wanted) || deps.store.queue.get(member)?.is_some_and(|j| j.desired == wanted))
+}
+
+/// Queues `desired` for `member` (see [`queue::enqueue`]) and wakes the runner.
+fn enqueue(deps: &MemberDeps<'_>, member: &str, desired: Desired, force: bool) -> anyhow::Result<bool> {
+    let replaced = queue::enqueue(deps.store, member, desired, "", None, force)?;
+    deps.work.notify_one();
+    Ok(replaced)
+}
+
+/// The canonical emoji for what a member typed, or a sentence saying why not.
+pub(crate) fn resolve_emoji(deps: &MemberDeps<'_>, raw: &str) -> Result<String, String> {
+    let shown = crate::emoji::strip(raw);
+    deps.emoji
+        .canonical_or_unverified(raw)
+        .ok_or_else(|| format!("I don't know the emoji :{shown}: — it is neither a standard emoji nor one of this workspace's."))
+}
+
+/// Creates or renames a preset.
+pub(crate) fn save_name(deps: &MemberDeps<'_>, member: &str, emoji: &str, name: &str) -> anyhow::Result<Preset> {
+    let mut p = deps.store.preset(member, emoji)?.unwrap_or_else(|| Preset::new(member, emoji));
+    p.name = Some(name.to_string());
+    p.updated_ms = now_ms();
+    deps.store.put_preset(&p)?;
+    reapply_if_active(deps, member, emoji)?;
+    Ok(p)
+}
+
+/// Makes a preset photo-only: the member's own name stays while it is active.
+pub(crate) fn clear_name(deps: &MemberDeps<'_>, member: &str, emoji: &str) -> anyhow::Result<()> {
+    let Some(mut p) = deps.store.preset(member, emoji)? else { return Ok(()) };
+    if p.name.is_none() {
+        return Ok(());
+    }
+    p.name = None;
+    p.updated_ms = now_ms();
+    deps.store.put_preset(&p)?;
+    reapply_if_active(deps, member, emoji)
+}
+
+/// Gives a preset a processed photo (creating the preset if needed).
+///
+/// On disk before it returns: photos are saved after the envelope's ack (downloading and
+/// processing take longer than Slack waits), so the member's "Saved" must not outrun the flush.
+pub(crate) async fn save_photo(deps: &MemberDeps<'_>, member: &str, emoji: &str, processed: &Processed) -> anyhow::Result<Preset> {
+    let hash = deps.store.put_photo(&processed.bytes)?;
+    let mut p = deps.store.preset(member, emoji)?.unwrap_or_else(|| Preset::new(member, emoji));
+    p.photo = Some(hash);
+    p.updated_ms = now_ms();
+    deps.store.put_preset(&p)?;
+    reapply_if_active(deps, member, emoji)?;
+    deps.store.flush().await?;
+    Ok(p)
+}
+
+/// Deletes a preset; restores the baseline if it was the one in force.
+pub(crate) fn remove(deps: &MemberDeps<'_>, member: &str, emoji: &str) -> anyhow::Result<bool> {
+    let removed = deps.store.remove_preset(member, emoji)?.is_some();
+    if removed {
+        let state = deps.store.member(member)?;
+        if in_force(deps, &state, member, emoji)? {
+            enqueue(deps, member, Desired::Baseline, false)?;
+        }
+        let _ = deps.store.collect_photos();
+    }
+    Ok(removed)
+}
+
+/// When the member's current status uses this preset, apply its new contents.
+fn reapply_if_active(deps: &MemberDeps<'_>, member: &str, emoji: &str) -> anyhow::Result<()> {
+    let state = deps.store.member(member)?;
+    // Before a member's first preset the engine ignored their events, so the
+    // status they already wear is only in the avatar cache.
+    let status = match (&state.status_emoji, &state.last_event_ts) {
+        (None, None) => deps.avatars.peek(member).and_then(|p| p.status_emoji).and_then(|s| deps.emoji.canonical_or_unverified(&s)),
+        (s, _) => s.clone(),
+    };
+    if !state.paused && status.as_deref() == Some(emoji) && usable_token(deps.store, member).is_some() {
+        enqueue(deps, member, Desired::Preset { emoji: emoji.into() }, false)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn set_paused(deps: &MemberDeps<'_>, member: &str, paused: bool) -> anyhow::Result<()> {
+    deps.store.update_member(member, |m| m.paused = paused)?;
+    if paused {
+        deps.store.queue.update(member, |j| j.filter(|j| j.force))?;
+    } else if usable_token(deps.store, member).is_some() {
+        let state = deps.store.member(member)?;
+        let desired = desired_for(deps.store, member, state.status_emoji.as_deref())?;
+        if !already_applied(&state, &desired) {
+            enqueue(deps, member, desired, false)?;
+        }
+    }
+    Ok(())
+}
+
+/// Queues a forced return to the baseline.
+pub(crate) fn restore(deps: &MemberDeps<'_>, member: &str) -> anyhow::Result<bool> {
+    let state = deps.store.member(member)?;
+    if state.baseline.is_none() {
+        return Ok(false);
+    }
+    enqueue(deps, member, Desired::Baseline, true)?;
+    Ok(true)
+}
+
+/// The member's token was revoked: stop their work (dead-lettered with the
+/// reason) and never use the token again.
+pub(crate) fn revoke(deps: &MemberDeps<'_>, member: &str, reason: &str) -> anyhow::Result<()> {
+    if deps.store.tokens.mark_disconnected(member, reason)? {
+        tracing::warn!(member, reason, "member disconnected");
+    }
+    if let Some(job) = deps.store.queue.remove(member)? {
+        crate::store::queue::dead_letter(deps.store, &job, reason)?;
+    }
+    Ok(())
+}
+
+/// Fetches a Slack file shared with the bot and runs it through the pipeline.
+/// Errors are sentences for the member.
+pub(crate) async fn fetch_and_process(deps: &MemberDeps<'_>, file: &File) -> Result<Processed, String> {
+    let max_bytes = deps.images.max_bytes;
+    let file = match (file.download_url(), file.id.as_deref()) {
+        (Some(_), _) => file.clone(),
+        (None, Some(id)) => deps.slack.files_info(id).await.map_err(|e| format!("I couldn't read that file from Slack ({e})."))?,
+        (None, None) => return Err("I couldn't find the file in your message.".into()),
+    };
+    let Some(url) = file.download_url() else {
+        return Err("Slack didn't give me a way to download that file.".into());
+    };
+    if file.size.is_some_and(|s| s as usize > max_bytes) {
+        let mb = file.size.unwrap_or(0) as f64 / (1024.0 * 1024.0);
+        return Err(format!("That file is {mb:.1} MB; photos can be at most {} MB.", max_bytes / (1024 * 1024)));
+    }
+    let bytes = match deps.slack.download(url, true, max_bytes).await {
+        Ok(b) => b,
+        Err(crate::slack::ApiError::TooLarge(_)) => {
+            return Err(format!("That file is larger than {} MB, the most a photo can be.", max_bytes / (1024 * 1024)))
+        }
+        Err(e) => return Err(format!("I couldn't download that file ({e}).")),
+    };
+    crate::photo::process_async(bytes, PhotoLimits::from(deps.images), deps.photos).await.map_err(|e| e.to_string())
+}
