@@ -60,7 +60,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         tokio::spawn(crate::web::csv::csv_loop(ctx.clone(), path));
     }
     let jobs = tokio::spawn(crate::jobs::run(ctx.clone()));
-    let scheduler = tokio::spawn(crate::jobs::upkeep::run(ctx.clone()));
+    let upkeep = tokio::spawn(crate::jobs::upkeep::run(ctx.clone()));
     // The dashboard's history is only kept while there is a listener to show it.
     let sampler = ctx.config.metrics.listen.is_some().then(|| tokio::spawn(crate::web::sampler::run(ctx.clone())));
     let tokens = tokio::spawn(crate::jobs::token_refresh::run(ctx.clone()));
@@ -88,7 +88,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::warn!("some answers to members were still being sent after 10 s; stopping anyway");
     }
     let _ = jobs.await;
-    let _ = scheduler.await;
+    let _ = upkeep.await;
     if let Some(s) = sampler {
         let _ = s.await;
     }
