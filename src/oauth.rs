@@ -730,9 +730,7 @@ async fn refresh_failed(ctx: &Context, member: &str, e: &ApiError) {
 
 /// Auth errors a failing job already tells the member about.
 fn is_auth_code(reason: &str) -> bool {
-    ["invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired", "missing_scope", "not_allowed_token_type"]
-        .iter()
-        .any(|c| reason.contains(c))
+    crate::slack::is_auth_dead(reason.strip_prefix("refresh_failed: ").unwrap_or(reason))
 }
 
 /// Tells a member, once, that their token stopped working (a `tokens_revoked`

@@ -130,10 +130,7 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
 
 fn failure_message(ctx: &Context, reason: &str) -> String {
     let cmd = &ctx.config.command;
-    if ["invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired", "missing_scope", "not_allowed_token_type"]
-        .iter()
-        .any(|c| reason.contains(c))
-    {
+    if crate::slack::is_auth_dead(reason) {
         format!(
             ":warning: I couldn't change your profile: Slack no longer accepts my access to it (`{reason}`). Your presets are safe. Run `{cmd} connect` to authorise me again."
         )
@@ -311,7 +308,9 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
         match ctx.slack.set_display_name(&token, &name).await {
             Ok(()) => {}
             // Slack will never take this name: the photo still goes on, and the member hears why.
-            Err(ApiError::Slack(code)) if matches!(op, NameOp::Set(_)) && is_name_refusal(&code) => {
+            Err(ApiError::Slack(code))
+                if matches!(op, NameOp::Set(_)) && crate::slack::classify(&code) == crate::slack::SlackErrorKind::NameRefused =>
+            {
                 let emoji = preset.as_ref().map(|p| p.emoji.clone()).unwrap_or_default();
                 name_refused(ctx, job, &emoji, &name, &code).await?;
                 return finish_photo(ctx, job, &token, preset.as_ref(), photo_op).await;
@@ -409,21 +408,6 @@ async fn finish_photo(
         })?;
     }
     Ok(Outcome::Done)
-}
-
-/// Codes `users.profile.set` answers when it will never take this display name (Slack's list,
-/// plus what Enterprise Grid and SSO-managed names answer).
-fn is_name_refusal(code: &str) -> bool {
-    matches!(
-        code,
-        "invalid_starts_with_at"
-            | "name_not_allowed"
-            | "reserved_name"
-            | "too_long"
-            | "not_allowed"
-            | "profile_set_failed"
-            | "partial_profile_set_failed"
-    ) || code.starts_with("invalid_name")
 }
 
 /// Slack refused the preset's name: record it (so `status` shows it) and tell the member once
