@@ -545,7 +545,7 @@ async fn disconnect_flow(ctx: &Arc<Context>, member: &str) -> String {
     if let Err(e) = ctx.store.tokens.forget(member) {
         tracing::error!(error = %e, "forgetting a token failed");
     }
-    if let Some(job) = ctx.store.queue.remove(member).ok().flatten() {
+    if let Some(job) = crate::store::queue::take(&ctx.store, member).ok().flatten() {
         let _ = crate::store::queue::dead_letter(&ctx.store, &job, "disconnected by the member");
     }
     let _ = ctx.store.update_member(member, |m| m.paused = was_paused);

@@ -87,7 +87,7 @@ fn reapply_if_active(ctx: &Context, member: &str, emoji: &str) -> anyhow::Result
 pub fn set_paused(ctx: &Context, member: &str, paused: bool) -> anyhow::Result<()> {
     ctx.store.update_member(member, |m| m.paused = paused)?;
     if paused {
-        ctx.store.queue.update(member, |j| j.filter(|j| j.force))?;
+        crate::store::queue::keep_only_forced(&ctx.store, member)?;
     } else if ctx.is_connected(member) {
         let state = ctx.store.member(member)?;
         let desired = super::events::desired_for(ctx, member, state.status_emoji.as_deref())?;
@@ -118,7 +118,7 @@ pub fn revoke(ctx: &Context, member: &str, reason: &str) -> anyhow::Result<()> {
     if ctx.store.tokens.mark_disconnected(member, reason)? {
         tracing::warn!(member, reason, "member disconnected");
     }
-    if let Some(job) = ctx.store.queue.remove(member)? {
+    if let Some(job) = crate::store::queue::take(&ctx.store, member)? {
         crate::store::queue::dead_letter(&ctx.store, &job, reason)?;
     }
     Ok(())

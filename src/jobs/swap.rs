@@ -93,18 +93,7 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
                 ctx.telemetry.swaps.inc("retried");
             }
             tracing::info!(retry_in_ms = at.saturating_sub(now_ms()), error = error.as_deref().unwrap_or(""), "later");
-            let r = store.queue.update(&job.member, |cur| match cur {
-                Some(c) if &c == job => {
-                    let mut c = c;
-                    c.not_before_ms = at;
-                    if attempt {
-                        c.attempts += 1;
-                        c.last_error = error.clone();
-                    }
-                    Some(c)
-                }
-                other => other,
-            });
+            let r = crate::store::queue::retry_later(store, job, at, error, attempt);
             if let Err(e) = r {
                 tracing::error!(error = %e, "could not reschedule a job");
             }
@@ -140,10 +129,7 @@ fn failure_message(ctx: &Context, reason: &str) -> String {
 }
 
 fn remove_if_unchanged(ctx: &Context, job: &Job) {
-    let r = ctx.store.queue.update(&job.member, |cur| match cur {
-        Some(c) if &c == job => None,
-        other => other,
-    });
+    let r = crate::store::queue::remove_if_unchanged(&ctx.store, job);
     if let Err(e) = r {
         tracing::error!(error = %e, "could not remove a finished job");
     }

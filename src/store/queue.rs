@@ -74,6 +74,69 @@ pub fn expire_dead(store: &Store, max_age_ms: u64) -> anyhow::Result<usize> {
     store.dead.remove_older(max_age_ms, |d| d.at_ms)
 }
 
+/// Removes and returns the member's pending job (their work stops).
+pub fn take(store: &Store, member: &str) -> anyhow::Result<Option<Job>> {
+    store.queue.remove(member)
+}
+
+/// Removes `job` if it is still the member's pending one (a newer job stays).
+pub fn remove_if_unchanged(store: &Store, job: &Job) -> anyhow::Result<()> {
+    store.queue.update(&job.member, |cur| match cur {
+        Some(c) if &c == job => None,
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// Puts `job` off until `at` (unix ms) if it is still the pending one; an `attempt` counts
+/// towards the retry limit and records `error`.
+pub fn retry_later(store: &Store, job: &Job, at: u64, error: Option<String>, attempt: bool) -> anyhow::Result<()> {
+    store.queue.update(&job.member, |cur| match cur {
+        Some(mut c) if &c == job => {
+            c.not_before_ms = at;
+            if attempt {
+                c.attempts += 1;
+                c.last_error = error.clone();
+            }
+            Some(c)
+        }
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// Drops the member's pending job unless it is forced (a `restore` runs even while paused).
+pub fn keep_only_forced(store: &Store, member: &str) -> anyhow::Result<()> {
+    store.queue.update(member, |j| j.filter(|j| j.force))?;
+    Ok(())
+}
+
+/// Every pending job (a job that no longer decodes is skipped).
+pub fn all_pending(store: &Store) -> anyhow::Result<Vec<Job>> {
+    Ok(store.queue.iter()?.into_iter().map(|(_, j)| j).collect())
+}
+
+/// Puts the dead letter under `key` back in the queue, fresh, unless the member has newer
+/// pending work (which wins); the dead letter goes either way. Returns whether it was queued.
+pub fn requeue(store: &Store, key: &[u8], dead: &DeadJob) -> anyhow::Result<bool> {
+    let mut job = dead.job.clone();
+    job.attempts = 0;
+    job.not_before_ms = 0;
+    job.last_error = None;
+    let queued = store.queue.get(&job.member)?.is_none();
+    if queued {
+        store.queue.insert(&job.member, &job)?;
+    }
+    store.dead.raw().remove(key)?;
+    Ok(queued)
+}
+
+/// Forgets the dead letter under `key`.
+pub fn drop_dead(store: &Store, key: &[u8]) -> anyhow::Result<()> {
+    store.dead.raw().remove(key)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
