@@ -546,7 +546,7 @@ async fn disconnect_flow(ctx: &Arc<Context>, member: &str) -> String {
         tracing::error!(error = %e, "forgetting a token failed");
     }
     if let Some(job) = crate::store::queue::take(&ctx.store, member).ok().flatten() {
-        let _ = crate::store::queue::dead_letter(&ctx.store, &job, "disconnected by the member");
+        let _ = crate::store::queue::dead_letter(&ctx.store, &job, crate::store::FailReason::Disconnected);
     }
     let _ = ctx.store.update_member(member, |m| m.paused = was_paused);
     tracing::info!(member, restored, revoked, "member disconnected");
@@ -728,9 +728,11 @@ async fn refresh_failed(ctx: &Context, member: &str, e: &ApiError) {
     }
 }
 
-/// Auth errors a failing job already tells the member about.
-fn is_auth_code(reason: &str) -> bool {
-    crate::slack::is_auth_dead(reason.strip_prefix("refresh_failed: ").unwrap_or(reason))
+/// Auth errors a failing job already tells the member about: a Slack code meaning the token is
+/// dead, on a refused call or a revocation.
+fn is_auth_code(reason: &crate::store::FailReason) -> bool {
+    use crate::store::FailReason;
+    matches!(reason, FailReason::Slack { .. } | FailReason::Revoked { .. } if reason.slack_code().is_some_and(crate::slack::is_auth_dead))
 }
 
 /// Tells a member, once, that their token stopped working (a `tokens_revoked`

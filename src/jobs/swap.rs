@@ -15,7 +15,7 @@ use super::budget;
 use crate::context::Context;
 use crate::secret::Secret;
 use crate::slack::ApiError;
-use crate::store::{now_ms, Baseline, Desired, Job, MemberState, ProfileSnapshot};
+use crate::store::{now_ms, Baseline, Desired, FailReason, Job, MemberState, ProfileSnapshot};
 
 /// A write this recent makes the runner wait for the member to settle.
 const RECENT_WRITE_MS: u64 = 10_000;
@@ -31,7 +31,7 @@ pub enum Outcome {
     },
     /// Failed for good.
     Dead {
-        reason: String,
+        reason: FailReason,
     },
     /// Nothing to do any more (paused, no token, …).
     Dropped(&'static str),
@@ -70,7 +70,7 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
     let max = ctx.config.limits.max_attempts;
     let outcome = match outcome {
         Outcome::Later { attempt: true, error, .. } if job.attempts + 1 >= max => {
-            Outcome::Dead { reason: format!("gave up after {} attempts: {}", job.attempts + 1, error.unwrap_or_default()) }
+            Outcome::Dead { reason: FailReason::GaveUp { attempts: job.attempts + 1, last: error.unwrap_or_default() } }
         }
         o => o,
     };
@@ -100,8 +100,8 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
         }
         Outcome::Dead { reason } => {
             ctx.telemetry.swaps.inc("failed");
-            tracing::warn!(reason, "job dead-lettered");
-            if let Err(e) = crate::store::queue::dead_letter(store, job, &reason) {
+            tracing::warn!(reason = %reason, "job dead-lettered");
+            if let Err(e) = crate::store::queue::dead_letter(store, job, reason.clone()) {
                 tracing::error!(error = %e, "could not dead-letter a job");
             }
             remove_if_unchanged(ctx, job);
@@ -117,9 +117,9 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
     }
 }
 
-fn failure_message(ctx: &Context, reason: &str) -> String {
+fn failure_message(ctx: &Context, reason: &FailReason) -> String {
     let cmd = &ctx.config.command;
-    if crate::slack::is_auth_dead(reason) {
+    if matches!(reason, FailReason::Slack { code } if crate::slack::is_auth_dead(code)) {
         format!(
             ":warning: I couldn't change your profile: Slack no longer accepts my access to it (`{reason}`). Your presets are safe. Run `{cmd} connect` to authorise me again."
         )
@@ -143,7 +143,7 @@ fn classify(telemetry: &crate::telemetry::Telemetry, e: &ApiError, attempts: u32
             let wait = retry_after.unwrap_or(Duration::from_secs(5)).max(Duration::from_secs(1));
             Outcome::Later { at: now + wait.as_millis() as u64, error: Some(e.to_string()), attempt: false }
         }
-        e if e.is_permanent() => Outcome::Dead { reason: e.code() },
+        e if e.is_permanent() => Outcome::Dead { reason: FailReason::Slack { code: e.code() } },
         e => {
             let backoff = 1000u64.saturating_mul(1 << attempts.min(8)).min(300_000);
             Outcome::Later { at: now + backoff, error: Some(e.to_string()), attempt: true }
@@ -334,7 +334,7 @@ async fn finish_photo(
         let result = match &op {
             PhotoOp::Upload(h) | PhotoOp::Restore(h) => {
                 let Some(bytes) = store.photo(h)? else {
-                    return Ok(Outcome::Dead { reason: "the photo is missing from the database".into() });
+                    return Ok(Outcome::Dead { reason: FailReason::PhotoMissing });
                 };
                 budget::spend(store, budget::PHOTO_KEY, 1)?;
                 let mime = match crate::photo::sniff(&bytes) {
@@ -401,7 +401,8 @@ async fn finish_photo(
 async fn name_refused(ctx: &Context, job: &Job, emoji: &str, name: &str, code: &str) -> anyhow::Result<()> {
     tracing::warn!(code, "Slack refused the preset's display name; applying the photo anyway");
     ctx.telemetry.swaps.inc("name_refused");
-    crate::store::queue::dead_letter(&ctx.store, job, &format!("Slack refused the name of :{emoji}: ({code})"))?;
+    let reason = FailReason::NameRefused { emoji: emoji.to_string(), code: code.to_string() };
+    crate::store::queue::dead_letter(&ctx.store, job, reason)?;
     let before = ctx.store.member(&job.member)?.refused_name;
     if before.as_deref() == Some(name) {
         return Ok(());

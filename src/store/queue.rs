@@ -6,7 +6,7 @@
 //! nothing; a newer event replaces it (an older one never does). Waking the
 //! runner is the caller's business (this layer knows no tasks).
 
-use super::{member_prefix, now_ms, DeadJob, Desired, Job, Store, DEAD_PER_MEMBER};
+use super::{member_prefix, now_ms, DeadJob, Desired, FailReason, Job, Store, DEAD_PER_MEMBER};
 
 /// Event timestamps ("1700000000.123456") compared numerically.
 pub fn ts_key(ts: &str) -> (u64, u64) {
@@ -59,9 +59,9 @@ pub fn pending(store: &Store, member: &str) -> Option<Job> {
 
 /// Files a job that failed for good, keeping only the member's newest
 /// [`DEAD_PER_MEMBER`] (a member whose token is broken fails every swap).
-pub fn dead_letter(store: &Store, job: &Job, reason: &str) -> anyhow::Result<()> {
+pub fn dead_letter(store: &Store, job: &Job, reason: impl Into<FailReason>) -> anyhow::Result<()> {
     let key = format!("{}\0{:020}", job.member, now_ms());
-    store.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.to_string(), at_ms: now_ms() })?;
+    store.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.into(), at_ms: now_ms() })?;
     let keys: Vec<_> = store.dead.raw().scan_prefix(member_prefix(&job.member)).keys().collect::<Result<_, _>>()?;
     for k in keys.iter().take(keys.len().saturating_sub(DEAD_PER_MEMBER)) {
         store.dead.raw().remove(k)?;
