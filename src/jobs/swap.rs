@@ -230,7 +230,7 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
         let name_unnoted = active.name.is_some() && current == active.name && current != own && state.applied.name != current;
         let photo_unnoted = active.photo.is_some()
             && state.applied.photo.is_none()
-            && (state.applied.awaiting_avatar_echo || state.applied.avatar_hash.is_some())
+            && (state.applied.photo_echo.is_awaiting() || state.applied.avatar_hash.is_some())
             && preset.as_ref().map(|p| p.emoji.as_str()) != Some(active.emoji.as_str());
         if name_unnoted || photo_unnoted {
             tracing::info!(name_unnoted, photo_unnoted, "recognising a write the bot made but had not noted");
@@ -345,13 +345,8 @@ async fn finish_photo(
                 if matches!(op, PhotoOp::Upload(_)) {
                     // Armed before the call: Slack may deliver the echo before it answers.
                     store.update_member(member, |m| {
-                        if m.applied.awaiting_avatar_echo {
-                            m.applied.extra_echoes += 1;
-                        } else {
-                            m.applied.extra_echoes = 0;
-                            m.applied.avatar_before = m.profile.as_ref().and_then(|p| p.avatar_hash.clone());
-                        }
-                        m.applied.awaiting_avatar_echo = true;
+                        let current = m.profile.as_ref().and_then(|p| p.avatar_hash.clone());
+                        m.applied.photo_echo.arm(current);
                     })?;
                 }
                 store.flush().await?;
@@ -363,10 +358,7 @@ async fn finish_photo(
             }
         };
         if let Err(e) = result {
-            store.update_member(member, |m| {
-                m.applied.awaiting_avatar_echo = false;
-                m.applied.extra_echoes = 0;
-            })?;
+            store.update_member(member, |m| m.applied.photo_echo.cancel())?;
             on_auth_failure(ctx, member, &e);
             return Ok(classify(&ctx.telemetry, &e, job.attempts));
         }
@@ -378,8 +370,7 @@ async fn finish_photo(
                 PhotoOp::Restore(_) | PhotoOp::Delete => {
                     m.applied.photo = None;
                     m.applied.avatar_hash = None;
-                    m.applied.awaiting_avatar_echo = false;
-                    m.applied.extra_echoes = 0;
+                    m.applied.photo_echo.cancel();
                 }
             }
             m.last_write_ms = now_ms();

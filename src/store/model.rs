@@ -48,31 +48,112 @@ pub struct Baseline {
 
 /// What the bot last wrote to a member's profile.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "AppliedRecord")]
 pub struct Applied {
     /// The preset in force, or None when the member shows their own profile.
-    #[serde(default)]
     pub preset: Option<String>,
     /// The display name the bot last wrote.
-    #[serde(default)]
     pub name: Option<String>,
     /// Hash of the photo the bot last uploaded.
-    #[serde(default)]
     pub photo: Option<String>,
     /// Avatar hash Slack reported after our last photo upload (learnt from the echo).
-    #[serde(default)]
     pub avatar_hash: Option<String>,
-    /// Set just before an upload until the echo teaches us `avatar_hash`.
+    /// Whether an upload still waits for its echo.
+    pub photo_echo: PhotoEcho,
+}
+
+/// [`Applied`] as stored: records written before [`PhotoEcho`] hold its state in three loose
+/// fields (`awaiting_avatar_echo`, `avatar_before`, `extra_echoes`).
+#[derive(Deserialize)]
+struct AppliedRecord {
     #[serde(default)]
-    pub awaiting_avatar_echo: bool,
-    /// The avatar hash the profile showed just before that upload: an event still
-    /// showing it is not the echo.
+    preset: Option<String>,
     #[serde(default)]
-    pub avatar_before: Option<String>,
-    /// Echoes still owed by earlier uploads whose echo never came: an upload re-armed while
-    /// still awaiting (a kill between an upload and its record makes the next incarnation
-    /// upload again, and Slack then echoes both). The last echo is the one that counts.
+    name: Option<String>,
     #[serde(default)]
-    pub extra_echoes: u32,
+    photo: Option<String>,
+    #[serde(default)]
+    avatar_hash: Option<String>,
+    #[serde(default)]
+    photo_echo: Option<PhotoEcho>,
+    #[serde(default)]
+    awaiting_avatar_echo: bool,
+    #[serde(default)]
+    avatar_before: Option<String>,
+    #[serde(default)]
+    extra_echoes: u32,
+}
+
+impl From<AppliedRecord> for Applied {
+    fn from(r: AppliedRecord) -> Applied {
+        let photo_echo = r.photo_echo.unwrap_or(if r.awaiting_avatar_echo {
+            PhotoEcho::Awaiting { before: r.avatar_before, extra: r.extra_echoes }
+        } else {
+            PhotoEcho::None
+        });
+        Applied { preset: r.preset, name: r.name, photo: r.photo, avatar_hash: r.avatar_hash, photo_echo }
+    }
+}
+
+/// Where the bot is with the echo of its last photo upload: Slack answers `users.setPhoto`
+/// and, separately, sends a `user_change` showing the new avatar hash, which is how the bot
+/// learns which avatar is its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PhotoEcho {
+    /// No upload is waiting for its echo.
+    #[default]
+    None,
+    /// Armed just before an upload, until its echo teaches `Applied::avatar_hash`.
+    Awaiting {
+        /// The avatar hash the profile showed just before the upload: an event still showing
+        /// it is not the echo.
+        #[serde(default)]
+        before: Option<String>,
+        /// Echoes still owed by earlier uploads whose echo never came: an upload re-armed
+        /// while still awaiting (a kill between an upload and its record makes the next
+        /// incarnation upload again, and Slack then echoes both). The last echo counts.
+        #[serde(default)]
+        extra: u32,
+    },
+}
+
+impl PhotoEcho {
+    pub fn is_awaiting(&self) -> bool {
+        matches!(self, PhotoEcho::Awaiting { .. })
+    }
+
+    /// Arms for an upload about to be made, while the profile shows `current`. Re-armed
+    /// while still awaiting, the earlier upload's echo is owed as well.
+    pub fn arm(&mut self, current: Option<String>) {
+        *self = match std::mem::take(self) {
+            PhotoEcho::Awaiting { before, extra } => PhotoEcho::Awaiting { before, extra: extra + 1 },
+            PhotoEcho::None => PhotoEcho::Awaiting { before: current, extra: 0 },
+        };
+    }
+
+    /// The upload failed, or the bot's photo is gone (restored or deleted): nothing to await.
+    pub fn cancel(&mut self) {
+        *self = PhotoEcho::None;
+    }
+
+    /// An event shows the avatar `seen`; `baseline` is the member's own avatar hash. Returns
+    /// the hash to learn as the bot's own when this is an echo of our upload (the last owed
+    /// one ends the wait; an earlier one moves `before` on, so it is not taken twice).
+    pub fn on_event(&mut self, seen: Option<&str>, baseline: Option<&str>) -> Option<String> {
+        let PhotoEcho::Awaiting { before, extra } = self else { return None };
+        let seen = seen?;
+        if Some(seen) == baseline || Some(seen) == before.as_deref() {
+            return None;
+        }
+        if *extra > 0 {
+            *extra -= 1;
+            *before = Some(seen.to_string());
+        } else {
+            *self = PhotoEcho::None;
+        }
+        Some(seen.to_string())
+    }
 }
 
 /// Everything the engine knows about one member.
@@ -460,5 +541,43 @@ mod tests {
         assert_eq!(FailReason::Revoked { reason: "refresh_failed: token_expired".into() }.slack_code(), Some("token_expired"));
         assert_eq!(FailReason::Disconnected.slack_code(), None);
         assert_eq!(FailReason::GaveUp { attempts: 1, last: "Slack said invalid_auth".into() }.slack_code(), None);
+    }
+
+    #[test]
+    fn old_applied_records_decode_their_echo_state() {
+        let old = r#"{"preset":"x","photo":"p1","awaiting_avatar_echo":true,"avatar_before":"av0","extra_echoes":2}"#;
+        let a: Applied = serde_json::from_str(old).expect("old awaiting");
+        assert_eq!(a.photo_echo, PhotoEcho::Awaiting { before: Some("av0".into()), extra: 2 });
+        assert_eq!(a.preset.as_deref(), Some("x"));
+        let old = r#"{"preset":"x","awaiting_avatar_echo":false,"avatar_before":"av0","extra_echoes":0}"#;
+        assert_eq!(serde_json::from_str::<Applied>(old).expect("old idle").photo_echo, PhotoEcho::None);
+        assert_eq!(serde_json::from_str::<Applied>("{}").expect("empty"), Applied::default());
+        let a = Applied { photo_echo: PhotoEcho::Awaiting { before: None, extra: 1 }, ..Default::default() };
+        assert_eq!(serde_json::from_str::<Applied>(&serde_json::to_string(&a).expect("encode")).expect("decode"), a);
+    }
+
+    #[test]
+    fn arming_twice_owes_the_earlier_echo() {
+        let mut e = PhotoEcho::None;
+        e.arm(Some("av0".into()));
+        assert_eq!(e, PhotoEcho::Awaiting { before: Some("av0".into()), extra: 0 });
+        e.arm(Some("av-other".into()));
+        assert_eq!(e, PhotoEcho::Awaiting { before: Some("av0".into()), extra: 1 }, "before stays the pre-upload avatar");
+        e.cancel();
+        assert_eq!(e, PhotoEcho::None);
+    }
+
+    #[test]
+    fn only_a_new_avatar_is_the_echo_and_the_last_owed_one_ends_the_wait() {
+        let mut e = PhotoEcho::Awaiting { before: Some("av0".into()), extra: 1 };
+        assert_eq!(e.on_event(None, Some("base")), None, "no avatar in the event");
+        assert_eq!(e.on_event(Some("av0"), Some("base")), None, "still the avatar before the upload");
+        assert_eq!(e.on_event(Some("base"), Some("base")), None, "the member's own avatar");
+        assert_eq!(e.on_event(Some("av1"), Some("base")).as_deref(), Some("av1"), "an earlier upload's echo");
+        assert_eq!(e, PhotoEcho::Awaiting { before: Some("av1".into()), extra: 0 });
+        assert_eq!(e.on_event(Some("av1"), Some("base")), None, "not taken twice");
+        assert_eq!(e.on_event(Some("av2"), Some("base")).as_deref(), Some("av2"));
+        assert_eq!(e, PhotoEcho::None);
+        assert_eq!(e.on_event(Some("av3"), Some("base")), None, "nothing awaited");
     }
 }
