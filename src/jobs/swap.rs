@@ -641,6 +641,10 @@ mod tests {
         };
         let s = state("My own new name", applied, Some(base()));
         assert_eq!(ops(&s, None, None, false), (None, None));
+        // The plan forgets what the bot wrote, and writes nothing.
+        let plan = plan(&s, None, Some(&preset("x", Some("Away"), Some("p1"))), false);
+        assert_eq!((plan.name.clone(), plan.photo.clone()), (None, None));
+        assert!(plan.forget_name && plan.forget_photo);
     }
 
     #[test]
@@ -699,20 +703,5 @@ mod tests {
         let plan = plan(&state("Ann", applied, Some(base())), None, Some(&active), false);
         assert_eq!(plan.noted_photo.as_deref(), Some("p1"));
         assert_eq!(plan.photo, Some(PhotoOp::Restore("orig".into())));
-    }
-
-    #[test]
-    fn hand_changes_while_restoring_are_forgotten_not_written() {
-        let active = preset("x", Some("Away"), Some("p1"));
-        let applied = Applied {
-            preset: Some("x".into()),
-            name: Some("Away".into()),
-            photo: Some("p1".into()),
-            avatar_hash: Some("av-bot".into()),
-            ..Default::default()
-        };
-        let plan = plan(&state("My own new name", applied, Some(base())), None, Some(&active), false);
-        assert_eq!((plan.name.clone(), plan.photo.clone()), (None, None));
-        assert!(plan.forget_name && plan.forget_photo);
     }
 }
