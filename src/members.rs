@@ -149,7 +149,7 @@ fn reapply_if_active(deps: &MemberDeps<'_>, member: &str, emoji: &str) -> anyhow
 pub(crate) fn set_paused(deps: &MemberDeps<'_>, member: &str, paused: bool) -> anyhow::Result<()> {
     deps.store.update_member(member, |m| m.paused = paused)?;
     if paused {
-        deps.store.queue.update(member, |j| j.filter(|j| j.force))?;
+        crate::store::queue::keep_only_forced(deps.store, member)?;
     } else if usable_token(deps.store, member).is_some() {
         let state = deps.store.member(member)?;
         let desired = desired_for(deps.store, member, state.status_emoji.as_deref())?;
@@ -176,7 +176,7 @@ pub(crate) fn revoke(deps: &MemberDeps<'_>, member: &str, reason: &str) -> anyho
     if deps.store.tokens.mark_disconnected(member, reason)? {
         tracing::warn!(member, reason, "member disconnected");
     }
-    if let Some(job) = deps.store.queue.remove(member)? {
+    if let Some(job) = crate::store::queue::take(deps.store, member)? {
         crate::store::queue::dead_letter(deps.store, &job, reason)?;
     }
     Ok(())

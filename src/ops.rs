@@ -238,19 +238,14 @@ pub fn jobs_retry(config: &Config, which: &str) -> anyhow::Result<ExitCode> {
     let dead = dead_jobs(&store)?;
     for i in select(&dead, which)? {
         let (key, d) = &dead[i];
-        let mut job = d.job.clone();
-        job.attempts = 0;
-        job.not_before_ms = 0;
-        job.last_error = None;
+        let job = &d.job;
         // A newer pending job for the member wins; the retried one only fills a gap.
-        if store.queue.get(&job.member)?.is_none() {
-            store.queue.insert(&job.member, &job)?;
+        if crate::store::queue::requeue(&store, key, d)? {
             println!("re-queued {} {:?}", job.member, job.desired);
         } else {
             println!("{} already has newer pending work; dropped the old job", job.member);
         }
         store.update_member(&job.member, |m| m.failure_notified = false)?;
-        store.dead.raw().remove(key)?;
     }
     store.flush_blocking()?;
     Ok(ExitCode::SUCCESS)
@@ -261,7 +256,7 @@ pub fn jobs_drop(config: &Config, which: &str) -> anyhow::Result<ExitCode> {
     let dead = dead_jobs(&store)?;
     let picked = select(&dead, which)?;
     for i in &picked {
-        store.dead.raw().remove(&dead[*i].0)?;
+        crate::store::queue::drop_dead(&store, &dead[*i].0)?;
     }
     store.flush_blocking()?;
     println!("dropped {} dead letter(s)", picked.len());

@@ -196,6 +196,6 @@ fn a_member_failing_forever_keeps_only_their_newest_dead_letters() {
     statusinator::store::queue::dead_letter(&store, &job("UOTHER"), "once").expect("dead letter");
     let theirs = store.dead.scan_prefix(store::member_prefix("UBROKEN")).expect("scan");
     assert_eq!(theirs.len(), store::DEAD_PER_MEMBER);
-    assert_eq!(theirs.last().map(|(_, d)| d.reason.as_str()), Some("failure 199"), "the newest is kept");
+    assert_eq!(theirs.last().map(|(_, d)| d.reason.to_string()).as_deref(), Some("failure 199"), "the newest is kept");
     assert_eq!(store.dead.scan_prefix(store::member_prefix("UOTHER")).expect("scan").len(), 1);
 }

@@ -108,18 +108,9 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
                 m.last_event_ts = Some(event_ts.to_string());
             }
             m.status_emoji = status.clone();
-            if m.applied.awaiting_avatar_echo && snapshot.avatar_hash.is_some() {
-                let baseline_hash = m.baseline.as_ref().and_then(|b| b.avatar_hash.clone());
-                if snapshot.avatar_hash != baseline_hash && snapshot.avatar_hash != m.applied.avatar_before {
-                    m.applied.avatar_hash = snapshot.avatar_hash.clone();
-                    if m.applied.extra_echoes > 0 {
-                        // An earlier upload's echo: wait for the next, and do not take this one twice.
-                        m.applied.extra_echoes -= 1;
-                        m.applied.avatar_before = snapshot.avatar_hash.clone();
-                    } else {
-                        m.applied.awaiting_avatar_echo = false;
-                    }
-                }
+            let baseline_hash = m.baseline.as_ref().and_then(|b| b.avatar_hash.as_deref());
+            if let Some(ours) = m.applied.photo_echo.on_event(snapshot.avatar_hash.as_deref(), baseline_hash) {
+                m.applied.avatar_hash = Some(ours);
             }
             m.profile = Some(snapshot.clone());
         })?;

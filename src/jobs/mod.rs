@@ -47,7 +47,7 @@ pub async fn run(ctx: Arc<Context>) {
         }
         let now = now_ms();
         let mut next_wake = now + 60_000;
-        let jobs = match ctx.store.queue.iter() {
+        let jobs = match queue::all_pending(&ctx.store) {
             Ok(j) => j,
             Err(e) => {
                 tracing::error!(error = %e, "reading the queue failed");
@@ -55,7 +55,7 @@ pub async fn run(ctx: Arc<Context>) {
             }
         };
         let mut ready: Vec<Job> = Vec::new();
-        for (_, job) in jobs {
+        for job in jobs {
             if busy.lock().unwrap_or_else(|e| e.into_inner()).contains(&job.member) {
                 continue;
             }

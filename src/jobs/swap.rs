@@ -14,8 +14,8 @@ use tracing::Instrument;
 use super::budget;
 use crate::context::Context;
 use crate::secret::Secret;
-use crate::slack::ApiError;
-use crate::store::{now_ms, Baseline, Desired, Job, MemberState, ProfileSnapshot};
+use crate::slack::{ApiError, SlackErrorKind};
+use crate::store::{now_ms, Baseline, Desired, FailReason, Job, MemberState, ProfileSnapshot};
 
 /// A write this recent makes the runner wait for the member to settle.
 const RECENT_WRITE_MS: u64 = 10_000;
@@ -31,7 +31,7 @@ pub enum Outcome {
     },
     /// Failed for good.
     Dead {
-        reason: String,
+        reason: FailReason,
     },
     /// Nothing to do any more (paused, no token, …).
     Dropped(&'static str),
@@ -70,7 +70,7 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
     let max = ctx.config.limits.max_attempts;
     let outcome = match outcome {
         Outcome::Later { attempt: true, error, .. } if job.attempts + 1 >= max => {
-            Outcome::Dead { reason: format!("gave up after {} attempts: {}", job.attempts + 1, error.unwrap_or_default()) }
+            Outcome::Dead { reason: FailReason::GaveUp { attempts: job.attempts + 1, last: error.unwrap_or_default() } }
         }
         o => o,
     };
@@ -93,26 +93,15 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
                 ctx.telemetry.swaps.inc("retried");
             }
             tracing::info!(retry_in_ms = at.saturating_sub(now_ms()), error = error.as_deref().unwrap_or(""), "later");
-            let r = store.queue.update(&job.member, |cur| match cur {
-                Some(c) if &c == job => {
-                    let mut c = c;
-                    c.not_before_ms = at;
-                    if attempt {
-                        c.attempts += 1;
-                        c.last_error = error.clone();
-                    }
-                    Some(c)
-                }
-                other => other,
-            });
+            let r = crate::store::queue::retry_later(store, job, at, error, attempt);
             if let Err(e) = r {
                 tracing::error!(error = %e, "could not reschedule a job");
             }
         }
         Outcome::Dead { reason } => {
             ctx.telemetry.swaps.inc("failed");
-            tracing::warn!(reason, "job dead-lettered");
-            if let Err(e) = crate::store::queue::dead_letter(store, job, &reason) {
+            tracing::warn!(reason = %reason, "job dead-lettered");
+            if let Err(e) = crate::store::queue::dead_letter(store, job, reason.clone()) {
                 tracing::error!(error = %e, "could not dead-letter a job");
             }
             remove_if_unchanged(ctx, job);
@@ -128,12 +117,9 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
     }
 }
 
-fn failure_message(ctx: &Context, reason: &str) -> String {
+fn failure_message(ctx: &Context, reason: &FailReason) -> String {
     let cmd = &ctx.config.command;
-    if ["invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired", "missing_scope", "not_allowed_token_type"]
-        .iter()
-        .any(|c| reason.contains(c))
-    {
+    if matches!(reason, FailReason::Slack { code } if crate::slack::is_auth_dead(code)) {
         format!(
             ":warning: I couldn't change your profile: Slack no longer accepts my access to it (`{reason}`). Your presets are safe. Run `{cmd} connect` to authorise me again."
         )
@@ -143,10 +129,7 @@ fn failure_message(ctx: &Context, reason: &str) -> String {
 }
 
 fn remove_if_unchanged(ctx: &Context, job: &Job) {
-    let r = ctx.store.queue.update(&job.member, |cur| match cur {
-        Some(c) if &c == job => None,
-        other => other,
-    });
+    let r = crate::store::queue::remove_if_unchanged(&ctx.store, job);
     if let Err(e) = r {
         tracing::error!(error = %e, "could not remove a finished job");
     }
@@ -160,7 +143,7 @@ fn classify(telemetry: &crate::telemetry::Telemetry, e: &ApiError, attempts: u32
             let wait = retry_after.unwrap_or(Duration::from_secs(5)).max(Duration::from_secs(1));
             Outcome::Later { at: now + wait.as_millis() as u64, error: Some(e.to_string()), attempt: false }
         }
-        e if e.is_permanent() => Outcome::Dead { reason: e.code() },
+        e if e.is_permanent() => Outcome::Dead { reason: FailReason::Slack { code: e.code() } },
         e => {
             let backoff = 1000u64.saturating_mul(1 << attempts.min(8)).min(300_000);
             Outcome::Later { at: now + backoff, error: Some(e.to_string()), attempt: true }
@@ -177,161 +160,251 @@ fn on_auth_failure(ctx: &Context, member: &str, e: &ApiError) {
     }
 }
 
+/// What a job will do, decided without IO from the member's state, the desired preset and the
+/// preset in force ([`plan`]); the budget gate and the executor follow it.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Plan {
+    /// The active preset's name is on the profile but was never noted (a kill between the
+    /// write and its record): note it as ours.
+    noted_name: Option<String>,
+    /// Likewise for an upload that was under way.
+    noted_photo: Option<String>,
+    /// A hand-made name or photo seen while restoring: forget what the bot wrote.
+    forget_name: bool,
+    forget_photo: bool,
+    /// One Slack call each.
+    name: Option<NameOp>,
+    photo: Option<PhotoOp>,
+}
+
+impl Plan {
+    /// Profile writes the plan makes (what the per-member budget pays for).
+    fn writes(&self) -> u32 {
+        self.name.is_some() as u32 + self.photo.is_some() as u32
+    }
+}
+
 pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
     let member = job.member.as_str();
     let store = &ctx.store;
     let state = store.member(member)?;
-    if state.paused && !job.force {
-        return Ok(Outcome::Dropped("member is paused"));
-    }
-    let Some(token) = ctx.token_for(member) else {
-        return Ok(Outcome::Dropped("member has no usable token"));
+    let token = match gate(ctx, job, &state) {
+        Ok(t) => t,
+        Err(outcome) => return Ok(outcome),
     };
-    // Debounce: right after a write, or while the status keeps changing (this job
-    // replaced another), wait for the member to settle before writing.
-    let now = now_ms();
-    let settle = ctx.config.limits.settle_seconds * 1000;
-    let unsettled = job.coalesced || now.saturating_sub(state.last_write_ms) < RECENT_WRITE_MS;
-    if !job.force && unsettled && job.enqueued_ms + settle > now {
-        return Ok(Outcome::Later { at: job.enqueued_ms + settle, error: None, attempt: false });
-    }
-
     let preset = match &job.desired {
         Desired::Preset { emoji } => store.preset(member, emoji)?,
         Desired::Baseline => None,
     };
-
-    // The baseline is captured before anything is written, and saved first.
-    let mut state = state;
-    if let Some(p) = &preset {
-        if state.applied.preset.is_none() {
-            let profile = match state.profile.clone() {
-                Some(p) => p,
-                None => match fetch_profile(ctx, &token).await {
-                    Ok(p) => p,
-                    Err(e) => {
-                        on_auth_failure(ctx, member, &e);
-                        return Ok(classify(&ctx.telemetry, &e, job.attempts));
-                    }
-                },
-            };
-            let baseline = match capture_baseline(ctx, &profile).await {
-                Ok(b) => b,
-                Err(e) => return Ok(classify(&ctx.telemetry, &e, job.attempts)),
-            };
-            tracing::info!(name = %baseline.name, photo = baseline.photo.is_some(), "baseline captured");
-            let emoji = p.emoji.clone();
-            state = store.update_member(member, |m| {
-                m.baseline = Some(baseline.clone());
-                m.applied.preset = Some(emoji.clone());
-                if m.profile.is_none() {
-                    m.profile = Some(profile.clone());
-                }
-            })?;
-        } else if state.applied.preset.as_deref() != Some(p.emoji.as_str()) {
-            let emoji = p.emoji.clone();
-            state = store.update_member(member, |m| m.applied.preset = Some(emoji.clone()))?;
-        }
-    }
-
-    // A kill between a write reaching Slack and the bot noting it leaves `applied` behind the
-    // profile, and a restore would then leave the preset showing (found by tests/torture.rs):
-    // the active preset's name on the profile, or an upload that was under way, is ours.
+    let state = match note_preset(ctx, job, &token, state, preset.as_ref()).await? {
+        Ok(s) => s,
+        Err(outcome) => return Ok(outcome),
+    };
     let active = match state.applied.preset.clone() {
         Some(e) => store.preset(member, &e)?,
         None => None,
     };
+    let plan = plan(&state, preset.as_ref(), active.as_ref(), job.force);
+    tracing::debug!(?plan, "plan");
+    record_plan(ctx, member, &plan)?;
+    if let Some(wait) = budget_gate(ctx, member, &plan)? {
+        return Ok(wait);
+    }
+    if let Some(op) = plan.name {
+        if let Err(outcome) = write_name(ctx, job, &token, preset.as_ref(), op).await? {
+            return Ok(outcome);
+        }
+    }
+    finish_photo(ctx, job, &token, preset.as_ref(), plan.photo).await
+}
+
+/// Whether the job may run now, and with which token: paused members and members without a
+/// usable token are dropped; right after a write, or while the status keeps changing (this
+/// job replaced another), it waits for the member to settle.
+fn gate(ctx: &Context, job: &Job, state: &MemberState) -> Result<Secret, Outcome> {
+    if state.paused && !job.force {
+        return Err(Outcome::Dropped("member is paused"));
+    }
+    let Some(token) = ctx.token_for(&job.member) else {
+        return Err(Outcome::Dropped("member has no usable token"));
+    };
+    let now = now_ms();
+    let settle = ctx.config.limits.settle_seconds * 1000;
+    let unsettled = job.coalesced || now.saturating_sub(state.last_write_ms) < RECENT_WRITE_MS;
+    if !job.force && unsettled && job.enqueued_ms + settle > now {
+        return Err(Outcome::Later { at: job.enqueued_ms + settle, error: None, attempt: false });
+    }
+    Ok(token)
+}
+
+/// Notes the desired preset as the one in force; before the first swap away from the member's
+/// own profile the baseline is captured (before anything is written) and saved with it.
+async fn note_preset(
+    ctx: &Context,
+    job: &Job,
+    token: &Secret,
+    state: MemberState,
+    preset: Option<&crate::store::Preset>,
+) -> anyhow::Result<Result<MemberState, Outcome>> {
+    let (member, store) = (job.member.as_str(), &ctx.store);
+    let Some(p) = preset else { return Ok(Ok(state)) };
+    let emoji = p.emoji.clone();
+    if state.applied.preset.is_some() {
+        if state.applied.preset.as_deref() == Some(p.emoji.as_str()) {
+            return Ok(Ok(state));
+        }
+        return Ok(Ok(store.update_member(member, |m| m.applied.preset = Some(emoji.clone()))?));
+    }
+    let profile = match state.profile.clone() {
+        Some(p) => p,
+        None => match fetch_profile(ctx, token).await {
+            Ok(p) => p,
+            Err(e) => {
+                on_auth_failure(ctx, member, &e);
+                return Ok(Err(classify(&ctx.telemetry, &e, job.attempts)));
+            }
+        },
+    };
+    let baseline = match capture_baseline(ctx, &profile).await {
+        Ok(b) => b,
+        Err(e) => return Ok(Err(classify(&ctx.telemetry, &e, job.attempts))),
+    };
+    tracing::info!(name = %baseline.name, photo = baseline.photo.is_some(), "baseline captured");
+    Ok(Ok(store.update_member(member, |m| {
+        m.baseline = Some(baseline.clone());
+        m.applied.preset = Some(emoji.clone());
+        if m.profile.is_none() {
+            m.profile = Some(profile.clone());
+        }
+    })?))
+}
+
+/// The plan for `state` (after [`note_preset`]): `desired` is the job's preset (None: the
+/// member's own profile), `active` the preset in force. Pure.
+///
+/// A kill between a write reaching Slack and the bot noting it leaves `applied` behind the
+/// profile, and a restore would then leave the preset showing (found by tests/torture.rs):
+/// the active preset's name on the profile, or an upload that was under way, is ours.
+fn plan(state: &MemberState, desired: Option<&crate::store::Preset>, active: Option<&crate::store::Preset>, force: bool) -> Plan {
+    let mut out = Plan::default();
     if let Some(active) = active {
         let current = state.profile.as_ref().map(|p| p.display_name.clone());
         let own = state.baseline.as_ref().map(|b| b.name.clone());
         let name_unnoted = active.name.is_some() && current == active.name && current != own && state.applied.name != current;
         let photo_unnoted = active.photo.is_some()
             && state.applied.photo.is_none()
-            && (state.applied.awaiting_avatar_echo || state.applied.avatar_hash.is_some())
-            && preset.as_ref().map(|p| p.emoji.as_str()) != Some(active.emoji.as_str());
-        if name_unnoted || photo_unnoted {
-            tracing::info!(name_unnoted, photo_unnoted, "recognising a write the bot made but had not noted");
-            state = store.update_member(member, |m| {
-                if name_unnoted {
-                    m.applied.name = active.name.clone();
-                }
-                if photo_unnoted {
-                    m.applied.photo = active.photo.clone();
-                }
-            })?;
-        }
+            && (state.applied.photo_echo.is_awaiting() || state.applied.avatar_hash.is_some())
+            && desired.map(|p| p.emoji.as_str()) != Some(active.emoji.as_str());
+        out.noted_name = active.name.clone().filter(|_| name_unnoted);
+        out.noted_photo = active.photo.clone().filter(|_| photo_unnoted);
     }
-
-    let (name_op, photo_op) =
-        plan(&state, preset.as_ref().and_then(|p| p.name.clone()), preset.as_ref().and_then(|p| p.photo.clone()), job.force);
-    tracing::debug!(?name_op, ?photo_op, "plan");
-
+    let mut seen = state.clone();
+    if out.noted_name.is_some() {
+        seen.applied.name = out.noted_name.clone();
+    }
+    if out.noted_photo.is_some() {
+        seen.applied.photo = out.noted_photo.clone();
+    }
+    let want_name = desired.and_then(|p| p.name.clone());
+    let want_photo = desired.and_then(|p| p.photo.clone());
+    (out.name, out.photo) = ops(&seen, want_name.clone(), want_photo.clone(), force);
     // Hand-made changes seen while restoring: forget what we wrote, touch nothing.
-    let hand_name = preset.as_ref().and_then(|p| p.name.as_ref()).is_none() && state.applied.name.is_some() && name_op.is_none();
-    let hand_photo = preset.as_ref().and_then(|p| p.photo.as_ref()).is_none() && state.applied.photo.is_some() && photo_op.is_none();
-    if hand_name || hand_photo {
-        store.update_member(member, |m| {
-            if hand_name {
-                m.applied.name = None;
-            }
-            if hand_photo {
-                m.applied.photo = None;
-                m.applied.avatar_hash = None;
-            }
-        })?;
-    }
+    out.forget_name = want_name.is_none() && seen.applied.name.is_some() && out.name.is_none();
+    out.forget_photo = want_photo.is_none() && seen.applied.photo.is_some() && out.photo.is_none();
+    out
+}
 
-    let n = name_op.is_some() as u32 + photo_op.is_some() as u32;
-    if n > 0 {
-        let limit = ctx.config.limits.profile_updates_per_minute;
-        let at = budget::available_at(store, &budget::profile_key(member), limit, n)?;
+/// Writes the plan's notes to the member's state (no Slack call).
+fn record_plan(ctx: &Context, member: &str, plan: &Plan) -> anyhow::Result<()> {
+    if plan.noted_name.is_some() || plan.noted_photo.is_some() {
+        let (name_unnoted, photo_unnoted) = (plan.noted_name.is_some(), plan.noted_photo.is_some());
+        tracing::info!(name_unnoted, photo_unnoted, "recognising a write the bot made but had not noted");
+    }
+    if plan.noted_name.is_none() && plan.noted_photo.is_none() && !plan.forget_name && !plan.forget_photo {
+        return Ok(());
+    }
+    ctx.store.update_member(member, |m| {
+        if plan.noted_name.is_some() {
+            m.applied.name = plan.noted_name.clone();
+        }
+        if plan.noted_photo.is_some() {
+            m.applied.photo = plan.noted_photo.clone();
+        }
+        if plan.forget_name {
+            m.applied.name = None;
+        }
+        if plan.forget_photo {
+            m.applied.photo = None;
+            m.applied.avatar_hash = None;
+        }
+    })?;
+    Ok(())
+}
+
+/// Waits (a `Later`) when the member's profile budget, or the workspace's `users.setPhoto`
+/// budget, cannot pay for the plan's writes yet.
+fn budget_gate(ctx: &Context, member: &str, plan: &Plan) -> anyhow::Result<Option<Outcome>> {
+    let n = plan.writes();
+    if n == 0 {
+        return Ok(None);
+    }
+    let store = &ctx.store;
+    let limit = ctx.config.limits.profile_updates_per_minute;
+    let at = budget::available_at(store, &budget::profile_key(member), limit, n)?;
+    if at > now_ms() {
+        tracing::info!(wait_ms = at - now_ms(), "per-member profile budget spent: waiting");
+        ctx.telemetry.rate_limit_wait();
+        return Ok(Some(Outcome::Later { at, error: None, attempt: false }));
+    }
+    if matches!(plan.photo, Some(PhotoOp::Upload(_) | PhotoOp::Restore(_))) {
+        let at = budget::available_at(store, budget::PHOTO_KEY, ctx.config.limits.photos_per_minute, 1)?;
         if at > now_ms() {
-            tracing::info!(wait_ms = at - now_ms(), "per-member profile budget spent: waiting");
+            tracing::info!(wait_ms = at - now_ms(), "users.setPhoto budget spent: waiting");
             ctx.telemetry.rate_limit_wait();
-            return Ok(Outcome::Later { at, error: None, attempt: false });
-        }
-        if matches!(photo_op, Some(PhotoOp::Upload(_) | PhotoOp::Restore(_))) {
-            let at = budget::available_at(store, budget::PHOTO_KEY, ctx.config.limits.photos_per_minute, 1)?;
-            if at > now_ms() {
-                tracing::info!(wait_ms = at - now_ms(), "users.setPhoto budget spent: waiting");
-                ctx.telemetry.rate_limit_wait();
-                return Ok(Outcome::Later { at, error: None, attempt: false });
-            }
+            return Ok(Some(Outcome::Later { at, error: None, attempt: false }));
         }
     }
+    Ok(None)
+}
 
-    if let Some(op) = name_op {
-        let name = match &op {
-            NameOp::Set(n) | NameOp::Restore(n) => n.clone(),
-        };
-        budget::spend(store, &budget::profile_key(member), 1)?;
-        // The spend (and the baseline captured above) reach the disk before Slack sees the
-        // call: a crash loop must not forget calls already made and go over Slack's limits.
-        store.flush().await?;
-        match ctx.slack.set_display_name(&token, &name).await {
-            Ok(()) => {}
-            // Slack will never take this name: the photo still goes on, and the member hears why.
-            Err(ApiError::Slack(code)) if matches!(op, NameOp::Set(_)) && is_name_refusal(&code) => {
-                let emoji = preset.as_ref().map(|p| p.emoji.clone()).unwrap_or_default();
-                name_refused(ctx, job, &emoji, &name, &code).await?;
-                return finish_photo(ctx, job, &token, preset.as_ref(), photo_op).await;
-            }
-            Err(e) => {
-                on_auth_failure(ctx, member, &e);
-                return Ok(classify(&ctx.telemetry, &e, job.attempts));
-            }
+/// The name half of a job: one `users.profile.set`. A name Slack will never take is told to
+/// the member and the photo still goes on; any other failure ends the job (the `Err`).
+async fn write_name(
+    ctx: &Context,
+    job: &Job,
+    token: &Secret,
+    preset: Option<&crate::store::Preset>,
+    op: NameOp,
+) -> anyhow::Result<Result<(), Outcome>> {
+    let (member, store) = (job.member.as_str(), &ctx.store);
+    let name = match &op {
+        NameOp::Set(n) | NameOp::Restore(n) => n.clone(),
+    };
+    budget::spend(store, &budget::profile_key(member), 1)?;
+    // The spend (and the baseline captured before) reach the disk before Slack sees the
+    // call: a crash loop must not forget calls already made and go over Slack's limits.
+    store.flush().await?;
+    match ctx.slack.set_display_name(token, &name).await {
+        Ok(()) => {}
+        Err(ApiError::Slack(code)) if matches!(op, NameOp::Set(_)) && crate::slack::classify(&code) == SlackErrorKind::NameRefused => {
+            let emoji = preset.map(|p| p.emoji.clone()).unwrap_or_default();
+            name_refused(ctx, job, &emoji, &name, &code).await?;
+            return Ok(Ok(()));
         }
-        let restored = matches!(op, NameOp::Restore(_));
-        store.update_member(member, |m| {
-            m.applied.name = if restored { None } else { Some(name.clone()) };
-            m.last_write_ms = now_ms();
-            if let Some(p) = m.profile.as_mut() {
-                p.display_name = name.clone();
-            }
-        })?;
+        Err(e) => {
+            on_auth_failure(ctx, member, &e);
+            return Ok(Err(classify(&ctx.telemetry, &e, job.attempts)));
+        }
     }
-
-    finish_photo(ctx, job, &token, preset.as_ref(), photo_op).await
+    let restored = matches!(op, NameOp::Restore(_));
+    store.update_member(member, |m| {
+        m.applied.name = if restored { None } else { Some(name.clone()) };
+        m.last_write_ms = now_ms();
+        if let Some(p) = m.profile.as_mut() {
+            p.display_name = name.clone();
+        }
+    })?;
+    Ok(Ok(()))
 }
 
 /// The photo half of a job, after the name (if any) is on the profile or refused.
@@ -349,7 +422,7 @@ async fn finish_photo(
         let result = match &op {
             PhotoOp::Upload(h) | PhotoOp::Restore(h) => {
                 let Some(bytes) = store.photo(h)? else {
-                    return Ok(Outcome::Dead { reason: "the photo is missing from the database".into() });
+                    return Ok(Outcome::Dead { reason: FailReason::PhotoMissing });
                 };
                 budget::spend(store, budget::PHOTO_KEY, 1)?;
                 let mime = match crate::photo::sniff(&bytes) {
@@ -360,13 +433,8 @@ async fn finish_photo(
                 if matches!(op, PhotoOp::Upload(_)) {
                     // Armed before the call: Slack may deliver the echo before it answers.
                     store.update_member(member, |m| {
-                        if m.applied.awaiting_avatar_echo {
-                            m.applied.extra_echoes += 1;
-                        } else {
-                            m.applied.extra_echoes = 0;
-                            m.applied.avatar_before = m.profile.as_ref().and_then(|p| p.avatar_hash.clone());
-                        }
-                        m.applied.awaiting_avatar_echo = true;
+                        let current = m.profile.as_ref().and_then(|p| p.avatar_hash.clone());
+                        m.applied.photo_echo.arm(current);
                     })?;
                 }
                 store.flush().await?;
@@ -378,10 +446,7 @@ async fn finish_photo(
             }
         };
         if let Err(e) = result {
-            store.update_member(member, |m| {
-                m.applied.awaiting_avatar_echo = false;
-                m.applied.extra_echoes = 0;
-            })?;
+            store.update_member(member, |m| m.applied.photo_echo.cancel())?;
             on_auth_failure(ctx, member, &e);
             return Ok(classify(&ctx.telemetry, &e, job.attempts));
         }
@@ -393,8 +458,7 @@ async fn finish_photo(
                 PhotoOp::Restore(_) | PhotoOp::Delete => {
                     m.applied.photo = None;
                     m.applied.avatar_hash = None;
-                    m.applied.awaiting_avatar_echo = false;
-                    m.applied.extra_echoes = 0;
+                    m.applied.photo_echo.cancel();
                 }
             }
             m.last_write_ms = now_ms();
@@ -411,27 +475,13 @@ async fn finish_photo(
     Ok(Outcome::Done)
 }
 
-/// Codes `users.profile.set` answers when it will never take this display name (Slack's list,
-/// plus what Enterprise Grid and SSO-managed names answer).
-fn is_name_refusal(code: &str) -> bool {
-    matches!(
-        code,
-        "invalid_starts_with_at"
-            | "name_not_allowed"
-            | "reserved_name"
-            | "too_long"
-            | "not_allowed"
-            | "profile_set_failed"
-            | "partial_profile_set_failed"
-    ) || code.starts_with("invalid_name")
-}
-
 /// Slack refused the preset's name: record it (so `status` shows it) and tell the member once
 /// per refused name, in words they can act on.
 async fn name_refused(ctx: &Context, job: &Job, emoji: &str, name: &str, code: &str) -> anyhow::Result<()> {
     tracing::warn!(code, "Slack refused the preset's display name; applying the photo anyway");
     ctx.telemetry.swaps.inc("name_refused");
-    crate::store::queue::dead_letter(&ctx.store, job, &format!("Slack refused the name of :{emoji}: ({code})"))?;
+    let reason = FailReason::NameRefused { emoji: emoji.to_string(), code: code.to_string() };
+    crate::store::queue::dead_letter(&ctx.store, job, reason)?;
     let before = ctx.store.member(&job.member)?.refused_name;
     if before.as_deref() == Some(name) {
         return Ok(());
@@ -455,8 +505,8 @@ async fn name_refused(ctx: &Context, job: &Job, emoji: &str, name: &str, code: &
     Ok(())
 }
 
-/// What to write, given the desired name/photo (None = the member's own).
-fn plan(state: &MemberState, want_name: Option<String>, want_photo: Option<String>, force: bool) -> (Option<NameOp>, Option<PhotoOp>) {
+/// The Slack calls to make, given the desired name/photo (None = the member's own).
+fn ops(state: &MemberState, want_name: Option<String>, want_photo: Option<String>, force: bool) -> (Option<NameOp>, Option<PhotoOp>) {
     let current_name = state.profile.as_ref().map(|p| p.display_name.clone());
     let current_avatar = state.profile.as_ref().and_then(|p| p.avatar_hash.clone());
     let baseline = state.baseline.as_ref();
@@ -559,7 +609,7 @@ mod tests {
     fn swap_writes_only_differences() {
         let s = state("Ann", Applied::default(), Some(base()));
         assert_eq!(
-            plan(&s, Some("Away".into()), Some("p1".into()), false),
+            ops(&s, Some("Away".into()), Some("p1".into()), false),
             (Some(NameOp::Set("Away".into())), Some(PhotoOp::Upload("p1".into())))
         );
         let s = state(
@@ -567,7 +617,7 @@ mod tests {
             Applied { preset: Some("x".into()), name: Some("Away".into()), photo: Some("p1".into()), ..Default::default() },
             Some(base()),
         );
-        assert_eq!(plan(&s, Some("Away".into()), Some("p1".into()), false), (None, None));
+        assert_eq!(ops(&s, Some("Away".into()), Some("p1".into()), false), (None, None));
     }
 
     #[test]
@@ -577,7 +627,7 @@ mod tests {
             Applied { preset: Some("x".into()), name: Some("Away".into()), photo: Some("p1".into()), ..Default::default() },
             Some(base()),
         );
-        assert_eq!(plan(&s, None, None, false), (Some(NameOp::Restore("Ann".into())), Some(PhotoOp::Restore("orig".into()))));
+        assert_eq!(ops(&s, None, None, false), (Some(NameOp::Restore("Ann".into())), Some(PhotoOp::Restore("orig".into()))));
     }
 
     #[test]
@@ -590,7 +640,11 @@ mod tests {
             ..Default::default()
         };
         let s = state("My own new name", applied, Some(base()));
-        assert_eq!(plan(&s, None, None, false), (None, None));
+        assert_eq!(ops(&s, None, None, false), (None, None));
+        // The plan forgets what the bot wrote, and writes nothing.
+        let plan = plan(&s, None, Some(&preset("x", Some("Away"), Some("p1"))), false);
+        assert_eq!((plan.name.clone(), plan.photo.clone()), (None, None));
+        assert!(plan.forget_name && plan.forget_photo);
     }
 
     #[test]
@@ -599,6 +653,55 @@ mod tests {
         b.photo = None;
         b.is_custom_image = false;
         let s = state("Away", Applied { preset: Some("x".into()), photo: Some("p1".into()), ..Default::default() }, Some(b));
-        assert_eq!(plan(&s, None, None, false).1, Some(PhotoOp::Delete));
+        assert_eq!(ops(&s, None, None, false).1, Some(PhotoOp::Delete));
+    }
+
+    fn preset(emoji: &str, name: Option<&str>, photo: Option<&str>) -> crate::store::Preset {
+        crate::store::Preset { name: name.map(Into::into), photo: photo.map(Into::into), ..crate::store::Preset::new("U1", emoji) }
+    }
+
+    #[test]
+    fn a_preset_already_in_force_plans_nothing() {
+        let p = preset("x", Some("Away"), Some("p1"));
+        let s = state(
+            "Away",
+            Applied { preset: Some("x".into()), name: Some("Away".into()), photo: Some("p1".into()), ..Default::default() },
+            Some(base()),
+        );
+        let plan = plan(&s, Some(&p), Some(&p), false);
+        assert_eq!(plan, Plan::default());
+        assert_eq!(plan.writes(), 0);
+    }
+
+    #[test]
+    fn a_swap_plans_one_call_per_difference() {
+        let p = preset("x", Some("Away"), Some("p1"));
+        let s = state("Ann", Applied { preset: Some("x".into()), ..Default::default() }, Some(base()));
+        let plan = plan(&s, Some(&p), Some(&p), false);
+        assert_eq!((plan.name.clone(), plan.photo.clone()), (Some(NameOp::Set("Away".into())), Some(PhotoOp::Upload("p1".into()))));
+        assert_eq!(plan.writes(), 2);
+        assert!(plan.noted_name.is_none() && !plan.forget_name && !plan.forget_photo);
+    }
+
+    #[test]
+    fn an_unnoted_write_of_the_active_preset_is_noted_and_restored() {
+        let active = preset("x", Some("Away"), None);
+        let s = state("Away", Applied { preset: Some("x".into()), ..Default::default() }, Some(base()));
+        let plan = plan(&s, None, Some(&active), false);
+        assert_eq!(plan.noted_name.as_deref(), Some("Away"));
+        assert_eq!(plan.name, Some(NameOp::Restore("Ann".into())));
+    }
+
+    #[test]
+    fn an_unnoted_upload_under_way_is_noted() {
+        let active = preset("x", None, Some("p1"));
+        let applied = Applied {
+            preset: Some("x".into()),
+            photo_echo: crate::store::PhotoEcho::Awaiting { before: None, extra: 0 },
+            ..Default::default()
+        };
+        let plan = plan(&state("Ann", applied, Some(base())), None, Some(&active), false);
+        assert_eq!(plan.noted_photo.as_deref(), Some("p1"));
+        assert_eq!(plan.photo, Some(PhotoOp::Restore("orig".into())));
     }
 }

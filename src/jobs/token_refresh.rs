@@ -187,11 +187,11 @@ async fn refresh_failed(ctx: &Context, member: &str, e: &ApiError) {
     }
 }
 
-/// Auth errors a failing job already tells the member about.
-fn is_auth_code(reason: &str) -> bool {
-    ["invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired", "missing_scope", "not_allowed_token_type"]
-        .iter()
-        .any(|c| reason.contains(c))
+/// Auth errors a failing job already tells the member about: a Slack code meaning the token is
+/// dead, on a refused call or a revocation.
+fn is_auth_code(reason: &crate::store::FailReason) -> bool {
+    use crate::store::FailReason;
+    matches!(reason, FailReason::Slack { .. } | FailReason::Revoked { .. } if reason.slack_code().is_some_and(crate::slack::is_auth_dead))
 }
 
 /// Tells a member, once, that their token stopped working (a `tokens_revoked`

@@ -8,6 +8,7 @@
 //! is read in chunks against a cap, so an oversized answer is cut off.
 
 pub mod blocks;
+pub mod errors;
 pub mod events;
 pub mod oauth;
 pub mod types;
@@ -22,6 +23,7 @@ use url::Url;
 
 use crate::secret::Secret;
 use crate::telemetry::Telemetry;
+pub use errors::{classify, is_auth_dead, SlackErrorKind};
 use types::*;
 
 /// The most a Web API answer may be. Real answers are far smaller: the biggest
@@ -66,17 +68,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The token no longer works: the member must reconnect.
+    /// The token no longer works: the member must reconnect (see [`errors::classify`]).
     pub fn is_auth(&self) -> bool {
-        matches!(self, ApiError::Slack(e) if matches!(e.as_str(), "invalid_auth" | "token_revoked" | "account_inactive" | "not_authed" | "token_expired" | "no_permission" | "missing_scope" | "not_allowed_token_type" | "user_is_bot" | "ekm_access_denied"))
+        matches!(self, ApiError::Slack(e) if is_auth_dead(e))
     }
 
     /// Retrying will not help.
     pub fn is_permanent(&self) -> bool {
         match self {
-            ApiError::Slack(e) => {
-                !matches!(e.as_str(), "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" | "ratelimited")
-            }
+            ApiError::Slack(e) => !matches!(classify(e), SlackErrorKind::Transient | SlackErrorKind::RateLimited),
             ApiError::Http(s) => (400..500).contains(s) && *s != 408 && *s != 429,
             ApiError::ForbiddenUrl(_) | ApiError::TooLarge(_) | ApiError::Redirect(_) => true,
             ApiError::Decode(_) | ApiError::AnswerTooLarge(_) => false,

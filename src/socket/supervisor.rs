@@ -40,9 +40,10 @@ pub enum SocketError {
 }
 
 /// Whether `apps.connections.open` says the app token itself is wrong (so retrying soon is
-/// pointless), rather than Slack or the network failing.
+/// pointless), rather than Slack or the network failing: the codes that say a token itself is
+/// invalid, the subset of Slack's auth-dead codes that is not about a member's user token.
 pub(crate) fn refuses_app_token(e: &ApiError) -> bool {
-    matches!(e, ApiError::Slack(code) if ["invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked"].contains(&code.as_str()))
+    matches!(e, ApiError::Slack(code) if crate::slack::errors::is_token_invalid(code))
 }
 
 /// A refused app token after start-up: slow retries (30 s doubling to 15 minutes, jittered) and

@@ -48,31 +48,112 @@ pub struct Baseline {
 
 /// What the bot last wrote to a member's profile.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "AppliedRecord")]
 pub struct Applied {
     /// The preset in force, or None when the member shows their own profile.
-    #[serde(default)]
     pub preset: Option<String>,
     /// The display name the bot last wrote.
-    #[serde(default)]
     pub name: Option<String>,
     /// Hash of the photo the bot last uploaded.
-    #[serde(default)]
     pub photo: Option<String>,
     /// Avatar hash Slack reported after our last photo upload (learnt from the echo).
-    #[serde(default)]
     pub avatar_hash: Option<String>,
-    /// Set just before an upload until the echo teaches us `avatar_hash`.
+    /// Whether an upload still waits for its echo.
+    pub photo_echo: PhotoEcho,
+}
+
+/// [`Applied`] as stored: records written before [`PhotoEcho`] hold its state in three loose
+/// fields (`awaiting_avatar_echo`, `avatar_before`, `extra_echoes`).
+#[derive(Deserialize)]
+struct AppliedRecord {
     #[serde(default)]
-    pub awaiting_avatar_echo: bool,
-    /// The avatar hash the profile showed just before that upload: an event still
-    /// showing it is not the echo.
+    preset: Option<String>,
     #[serde(default)]
-    pub avatar_before: Option<String>,
-    /// Echoes still owed by earlier uploads whose echo never came: an upload re-armed while
-    /// still awaiting (a kill between an upload and its record makes the next incarnation
-    /// upload again, and Slack then echoes both). The last echo is the one that counts.
+    name: Option<String>,
     #[serde(default)]
-    pub extra_echoes: u32,
+    photo: Option<String>,
+    #[serde(default)]
+    avatar_hash: Option<String>,
+    #[serde(default)]
+    photo_echo: Option<PhotoEcho>,
+    #[serde(default)]
+    awaiting_avatar_echo: bool,
+    #[serde(default)]
+    avatar_before: Option<String>,
+    #[serde(default)]
+    extra_echoes: u32,
+}
+
+impl From<AppliedRecord> for Applied {
+    fn from(r: AppliedRecord) -> Applied {
+        let photo_echo = r.photo_echo.unwrap_or(if r.awaiting_avatar_echo {
+            PhotoEcho::Awaiting { before: r.avatar_before, extra: r.extra_echoes }
+        } else {
+            PhotoEcho::None
+        });
+        Applied { preset: r.preset, name: r.name, photo: r.photo, avatar_hash: r.avatar_hash, photo_echo }
+    }
+}
+
+/// Where the bot is with the echo of its last photo upload: Slack answers `users.setPhoto`
+/// and, separately, sends a `user_change` showing the new avatar hash, which is how the bot
+/// learns which avatar is its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PhotoEcho {
+    /// No upload is waiting for its echo.
+    #[default]
+    None,
+    /// Armed just before an upload, until its echo teaches `Applied::avatar_hash`.
+    Awaiting {
+        /// The avatar hash the profile showed just before the upload: an event still showing
+        /// it is not the echo.
+        #[serde(default)]
+        before: Option<String>,
+        /// Echoes still owed by earlier uploads whose echo never came: an upload re-armed
+        /// while still awaiting (a kill between an upload and its record makes the next
+        /// incarnation upload again, and Slack then echoes both). The last echo counts.
+        #[serde(default)]
+        extra: u32,
+    },
+}
+
+impl PhotoEcho {
+    pub fn is_awaiting(&self) -> bool {
+        matches!(self, PhotoEcho::Awaiting { .. })
+    }
+
+    /// Arms for an upload about to be made, while the profile shows `current`. Re-armed
+    /// while still awaiting, the earlier upload's echo is owed as well.
+    pub fn arm(&mut self, current: Option<String>) {
+        *self = match std::mem::take(self) {
+            PhotoEcho::Awaiting { before, extra } => PhotoEcho::Awaiting { before, extra: extra + 1 },
+            PhotoEcho::None => PhotoEcho::Awaiting { before: current, extra: 0 },
+        };
+    }
+
+    /// The upload failed, or the bot's photo is gone (restored or deleted): nothing to await.
+    pub fn cancel(&mut self) {
+        *self = PhotoEcho::None;
+    }
+
+    /// An event shows the avatar `seen`; `baseline` is the member's own avatar hash. Returns
+    /// the hash to learn as the bot's own when this is an echo of our upload (the last owed
+    /// one ends the wait; an earlier one moves `before` on, so it is not taken twice).
+    pub fn on_event(&mut self, seen: Option<&str>, baseline: Option<&str>) -> Option<String> {
+        let PhotoEcho::Awaiting { before, extra } = self else { return None };
+        let seen = seen?;
+        if Some(seen) == baseline || Some(seen) == before.as_deref() {
+            return None;
+        }
+        if *extra > 0 {
+            *extra -= 1;
+            *before = Some(seen.to_string());
+        } else {
+            *self = PhotoEcho::None;
+        }
+        Some(seen.to_string())
+    }
 }
 
 /// Everything the engine knows about one member.
@@ -187,8 +268,114 @@ impl Job {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadJob {
     pub job: Job,
-    pub reason: String,
+    #[serde(deserialize_with = "fail_reason_compat")]
+    pub reason: FailReason,
     pub at_ms: u64,
+}
+
+/// Why a job failed for good. Stored tagged (`{"kind":"slack","code":"invalid_auth"}`);
+/// records written before it was typed hold the text it displays as, and still decode (see
+/// [`FailReason::from_text`]). `Display` is the text `status`, `jobs list` and `db stats` show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FailReason {
+    /// Slack refused the call with this error code (what it means: `slack::classify`).
+    Slack { code: String },
+    /// Slack will never take the display name of the `emoji` preset.
+    NameRefused { emoji: String, code: String },
+    /// The preset's photo is no longer in the database.
+    PhotoMissing,
+    /// The member disconnected the bot.
+    Disconnected,
+    /// The member's token was revoked or could not be renewed (`reason` as the token records it:
+    /// `token_revoked`, `app_uninstalled`, `refresh_failed: <code>`).
+    Revoked { reason: String },
+    /// Transient failures until the retry limit.
+    GaveUp { attempts: u32, last: String },
+    /// Anything else, in words.
+    Other { text: String },
+}
+
+const DISCONNECTED_TEXT: &str = "disconnected by the member";
+const PHOTO_MISSING_TEXT: &str = "the photo is missing from the database";
+
+impl FailReason {
+    /// The reason a stored text stands for: the form dead letters had before the reason was typed.
+    pub fn from_text(text: &str) -> FailReason {
+        let other = || FailReason::Other { text: text.to_string() };
+        match text {
+            DISCONNECTED_TEXT => return FailReason::Disconnected,
+            PHOTO_MISSING_TEXT => return FailReason::PhotoMissing,
+            "token_revoked" | "app_uninstalled" => return FailReason::Revoked { reason: text.to_string() },
+            _ => {}
+        }
+        if text.starts_with("refresh_failed: ") {
+            return FailReason::Revoked { reason: text.to_string() };
+        }
+        if let Some(rest) = text.strip_prefix("gave up after ") {
+            let Some((n, last)) = rest.split_once(" attempts: ") else { return other() };
+            return n.parse().map(|attempts| FailReason::GaveUp { attempts, last: last.to_string() }).unwrap_or_else(|_| other());
+        }
+        if let Some(rest) = text.strip_prefix("Slack refused the name of :") {
+            let Some((emoji, code)) = rest.strip_suffix(')').and_then(|r| r.split_once(": (")) else { return other() };
+            return FailReason::NameRefused { emoji: emoji.to_string(), code: code.to_string() };
+        }
+        let is_code = !text.is_empty() && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if is_code {
+            FailReason::Slack { code: text.to_string() }
+        } else {
+            other()
+        }
+    }
+
+    /// The Slack error code behind it, if one is: what a refusal or revocation said.
+    pub fn slack_code(&self) -> Option<&str> {
+        match self {
+            FailReason::Slack { code } | FailReason::NameRefused { code, .. } => Some(code),
+            FailReason::Revoked { reason } => Some(reason.strip_prefix("refresh_failed: ").unwrap_or(reason)),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for FailReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailReason::Slack { code } => f.write_str(code),
+            FailReason::NameRefused { emoji, code } => write!(f, "Slack refused the name of :{emoji}: ({code})"),
+            FailReason::PhotoMissing => f.write_str(PHOTO_MISSING_TEXT),
+            FailReason::Disconnected => f.write_str(DISCONNECTED_TEXT),
+            FailReason::Revoked { reason } => f.write_str(reason),
+            FailReason::GaveUp { attempts, last } => write!(f, "gave up after {attempts} attempts: {last}"),
+            FailReason::Other { text } => f.write_str(text),
+        }
+    }
+}
+
+impl From<&str> for FailReason {
+    fn from(text: &str) -> FailReason {
+        FailReason::from_text(text)
+    }
+}
+
+impl From<&String> for FailReason {
+    fn from(text: &String) -> FailReason {
+        FailReason::from_text(text)
+    }
+}
+
+/// A stored reason: typed, or the text older versions wrote.
+fn fail_reason_compat<'de, D: serde::Deserializer<'de>>(d: D) -> Result<FailReason, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Typed(FailReason),
+        Text(String),
+    }
+    Ok(match Stored::deserialize(d)? {
+        Stored::Typed(r) => r,
+        Stored::Text(t) => FailReason::from_text(&t),
+    })
 }
 
 /// Where a user token came from.
@@ -292,4 +479,105 @@ pub struct MetricSample {
     pub avatar_lookups: u64,
     #[serde(default)]
     pub avatar_hits: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dead_json(reason: serde_json::Value) -> String {
+        serde_json::json!({"job": {"member": "U1", "desired": {"kind": "baseline"}}, "reason": reason, "at_ms": 5}).to_string()
+    }
+
+    #[test]
+    fn old_text_reasons_decode_to_their_variant_and_display_as_before() {
+        let cases = [
+            ("invalid_auth", FailReason::Slack { code: "invalid_auth".into() }),
+            ("profile_locked", FailReason::Slack { code: "profile_locked".into() }),
+            ("disconnected by the member", FailReason::Disconnected),
+            ("the photo is missing from the database", FailReason::PhotoMissing),
+            ("token_revoked", FailReason::Revoked { reason: "token_revoked".into() }),
+            ("app_uninstalled", FailReason::Revoked { reason: "app_uninstalled".into() }),
+            ("refresh_failed: invalid_grant", FailReason::Revoked { reason: "refresh_failed: invalid_grant".into() }),
+            (
+                "gave up after 5 attempts: could not reach Slack: reset",
+                FailReason::GaveUp { attempts: 5, last: "could not reach Slack: reset".into() },
+            ),
+            (
+                "Slack refused the name of :palm_tree: (name_not_allowed)",
+                FailReason::NameRefused { emoji: "palm_tree".into(), code: "name_not_allowed".into() },
+            ),
+            ("failure 199", FailReason::Other { text: "failure 199".into() }),
+            ("gave up after many attempts: x", FailReason::Other { text: "gave up after many attempts: x".into() }),
+        ];
+        for (text, want) in cases {
+            let d: DeadJob = serde_json::from_str(&dead_json(serde_json::json!(text))).expect(text);
+            assert_eq!(d.reason, want, "{text}");
+            assert_eq!(d.reason.to_string(), text, "displays as it was stored");
+        }
+    }
+
+    #[test]
+    fn typed_reasons_round_trip() {
+        let all = [
+            FailReason::Slack { code: "no_permission".into() },
+            FailReason::NameRefused { emoji: "car".into(), code: "too_long".into() },
+            FailReason::PhotoMissing,
+            FailReason::Disconnected,
+            FailReason::Revoked { reason: "token_revoked".into() },
+            FailReason::GaveUp { attempts: 3, last: "HTTP 503 from Slack".into() },
+            FailReason::Other { text: "disconnected by the member, twice".into() },
+        ];
+        for r in all {
+            let d = DeadJob { job: Job::new("U1", Desired::Baseline), reason: r.clone(), at_ms: 1 };
+            let back: DeadJob = serde_json::from_str(&serde_json::to_string(&d).expect("encode")).expect("decode");
+            assert_eq!(back.reason, r);
+        }
+    }
+
+    #[test]
+    fn the_slack_code_behind_a_reason() {
+        assert_eq!(FailReason::Slack { code: "invalid_auth".into() }.slack_code(), Some("invalid_auth"));
+        assert_eq!(FailReason::Revoked { reason: "refresh_failed: token_expired".into() }.slack_code(), Some("token_expired"));
+        assert_eq!(FailReason::Disconnected.slack_code(), None);
+        assert_eq!(FailReason::GaveUp { attempts: 1, last: "Slack said invalid_auth".into() }.slack_code(), None);
+    }
+
+    #[test]
+    fn old_applied_records_decode_their_echo_state() {
+        let old = r#"{"preset":"x","photo":"p1","awaiting_avatar_echo":true,"avatar_before":"av0","extra_echoes":2}"#;
+        let a: Applied = serde_json::from_str(old).expect("old awaiting");
+        assert_eq!(a.photo_echo, PhotoEcho::Awaiting { before: Some("av0".into()), extra: 2 });
+        assert_eq!(a.preset.as_deref(), Some("x"));
+        let old = r#"{"preset":"x","awaiting_avatar_echo":false,"avatar_before":"av0","extra_echoes":0}"#;
+        assert_eq!(serde_json::from_str::<Applied>(old).expect("old idle").photo_echo, PhotoEcho::None);
+        assert_eq!(serde_json::from_str::<Applied>("{}").expect("empty"), Applied::default());
+        let a = Applied { photo_echo: PhotoEcho::Awaiting { before: None, extra: 1 }, ..Default::default() };
+        assert_eq!(serde_json::from_str::<Applied>(&serde_json::to_string(&a).expect("encode")).expect("decode"), a);
+    }
+
+    #[test]
+    fn arming_twice_owes_the_earlier_echo() {
+        let mut e = PhotoEcho::None;
+        e.arm(Some("av0".into()));
+        assert_eq!(e, PhotoEcho::Awaiting { before: Some("av0".into()), extra: 0 });
+        e.arm(Some("av-other".into()));
+        assert_eq!(e, PhotoEcho::Awaiting { before: Some("av0".into()), extra: 1 }, "before stays the pre-upload avatar");
+        e.cancel();
+        assert_eq!(e, PhotoEcho::None);
+    }
+
+    #[test]
+    fn only_a_new_avatar_is_the_echo_and_the_last_owed_one_ends_the_wait() {
+        let mut e = PhotoEcho::Awaiting { before: Some("av0".into()), extra: 1 };
+        assert_eq!(e.on_event(None, Some("base")), None, "no avatar in the event");
+        assert_eq!(e.on_event(Some("av0"), Some("base")), None, "still the avatar before the upload");
+        assert_eq!(e.on_event(Some("base"), Some("base")), None, "the member's own avatar");
+        assert_eq!(e.on_event(Some("av1"), Some("base")).as_deref(), Some("av1"), "an earlier upload's echo");
+        assert_eq!(e, PhotoEcho::Awaiting { before: Some("av1".into()), extra: 0 });
+        assert_eq!(e.on_event(Some("av1"), Some("base")), None, "not taken twice");
+        assert_eq!(e.on_event(Some("av2"), Some("base")).as_deref(), Some("av2"));
+        assert_eq!(e, PhotoEcho::None);
+        assert_eq!(e.on_event(Some("av3"), Some("base")), None, "nothing awaited");
+    }
 }

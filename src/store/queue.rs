@@ -6,7 +6,7 @@
 //! nothing; a newer event replaces it (an older one never does). Waking the
 //! runner is the caller's business (this layer knows no tasks).
 
-use super::{member_prefix, now_ms, DeadJob, Desired, Job, Store, DEAD_PER_MEMBER};
+use super::{member_prefix, now_ms, DeadJob, Desired, FailReason, Job, Store, DEAD_PER_MEMBER};
 
 /// Event timestamps ("1700000000.123456") compared numerically.
 pub fn ts_key(ts: &str) -> (u64, u64) {
@@ -59,9 +59,9 @@ pub fn pending(store: &Store, member: &str) -> Option<Job> {
 
 /// Files a job that failed for good, keeping only the member's newest
 /// [`DEAD_PER_MEMBER`] (a member whose token is broken fails every swap).
-pub fn dead_letter(store: &Store, job: &Job, reason: &str) -> anyhow::Result<()> {
+pub fn dead_letter(store: &Store, job: &Job, reason: impl Into<FailReason>) -> anyhow::Result<()> {
     let key = format!("{}\0{:020}", job.member, now_ms());
-    store.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.to_string(), at_ms: now_ms() })?;
+    store.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.into(), at_ms: now_ms() })?;
     let keys: Vec<_> = store.dead.raw().scan_prefix(member_prefix(&job.member)).keys().collect::<Result<_, _>>()?;
     for k in keys.iter().take(keys.len().saturating_sub(DEAD_PER_MEMBER)) {
         store.dead.raw().remove(k)?;
@@ -72,6 +72,69 @@ pub fn dead_letter(store: &Store, job: &Job, reason: &str) -> anyhow::Result<()>
 /// Forgets dead letters older than `max_age_ms`; returns how many went.
 pub fn expire_dead(store: &Store, max_age_ms: u64) -> anyhow::Result<usize> {
     store.dead.remove_older(max_age_ms, |d| d.at_ms)
+}
+
+/// Removes and returns the member's pending job (their work stops).
+pub fn take(store: &Store, member: &str) -> anyhow::Result<Option<Job>> {
+    store.queue.remove(member)
+}
+
+/// Removes `job` if it is still the member's pending one (a newer job stays).
+pub fn remove_if_unchanged(store: &Store, job: &Job) -> anyhow::Result<()> {
+    store.queue.update(&job.member, |cur| match cur {
+        Some(c) if &c == job => None,
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// Puts `job` off until `at` (unix ms) if it is still the pending one; an `attempt` counts
+/// towards the retry limit and records `error`.
+pub fn retry_later(store: &Store, job: &Job, at: u64, error: Option<String>, attempt: bool) -> anyhow::Result<()> {
+    store.queue.update(&job.member, |cur| match cur {
+        Some(mut c) if &c == job => {
+            c.not_before_ms = at;
+            if attempt {
+                c.attempts += 1;
+                c.last_error = error.clone();
+            }
+            Some(c)
+        }
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// Drops the member's pending job unless it is forced (a `restore` runs even while paused).
+pub fn keep_only_forced(store: &Store, member: &str) -> anyhow::Result<()> {
+    store.queue.update(member, |j| j.filter(|j| j.force))?;
+    Ok(())
+}
+
+/// Every pending job (a job that no longer decodes is skipped).
+pub fn all_pending(store: &Store) -> anyhow::Result<Vec<Job>> {
+    Ok(store.queue.iter()?.into_iter().map(|(_, j)| j).collect())
+}
+
+/// Puts the dead letter under `key` back in the queue, fresh, unless the member has newer
+/// pending work (which wins); the dead letter goes either way. Returns whether it was queued.
+pub fn requeue(store: &Store, key: &[u8], dead: &DeadJob) -> anyhow::Result<bool> {
+    let mut job = dead.job.clone();
+    job.attempts = 0;
+    job.not_before_ms = 0;
+    job.last_error = None;
+    let queued = store.queue.get(&job.member)?.is_none();
+    if queued {
+        store.queue.insert(&job.member, &job)?;
+    }
+    store.dead.raw().remove(key)?;
+    Ok(queued)
+}
+
+/// Forgets the dead letter under `key`.
+pub fn drop_dead(store: &Store, key: &[u8]) -> anyhow::Result<()> {
+    store.dead.raw().remove(key)?;
+    Ok(())
 }
 
 #[cfg(test)]

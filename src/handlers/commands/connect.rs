@@ -257,8 +257,8 @@ async fn disconnect_flow(ctx: &Arc<Context>, member: &str) -> String {
     if let Err(e) = ctx.store.tokens.forget(member) {
         tracing::error!(error = %e, "forgetting a token failed");
     }
-    if let Some(job) = ctx.store.queue.remove(member).ok().flatten() {
-        let _ = crate::store::queue::dead_letter(&ctx.store, &job, "disconnected by the member");
+    if let Some(job) = crate::store::queue::take(&ctx.store, member).ok().flatten() {
+        let _ = crate::store::queue::dead_letter(&ctx.store, &job, crate::store::FailReason::Disconnected);
     }
     let _ = ctx.store.update_member(member, |m| m.paused = was_paused);
     tracing::info!(member, restored, revoked, "member disconnected");
