@@ -63,7 +63,7 @@ pub struct Context {
     /// Wakes the job runner when work is queued.
     pub work: Notify,
     pub shutdown: Shutdown,
-    pub avatars: crate::avatar::AvatarCache,
+    pub avatars: crate::profiles::ProfileCache,
     /// Every photo decode waits its turn here (see `photo::PhotoGate`).
     pub photos: crate::photo::PhotoGate,
     /// The Home tab's publish locks.
@@ -79,7 +79,7 @@ impl Context {
         let telemetry = slack.telemetry().clone();
         Context {
             emoji: EmojiCache::new(store.clone()),
-            avatars: crate::avatar::AvatarCache::new(store.clone()),
+            avatars: crate::profiles::ProfileCache::new(store.clone()),
             photos: crate::photo::PhotoGate::new(),
             home: crate::home::Home::new(),
             config,

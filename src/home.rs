@@ -9,8 +9,8 @@
 
 use url::Url;
 
-use crate::avatar::AvatarCache;
 use crate::emoji::EmojiCache;
+use crate::profiles::ProfileCache;
 use crate::slack::blocks::{self, Id, *};
 use crate::slack::SlackClient;
 use crate::store::{Preset, Store};
@@ -49,7 +49,7 @@ pub struct HomeDeps<'a> {
     pub store: &'a Store,
     pub slack: &'a SlackClient,
     pub emoji: &'a EmojiCache,
-    pub avatars: &'a AvatarCache,
+    pub avatars: &'a ProfileCache,
     /// The slash command's name, as shown in hints.
     pub command: &'a str,
     /// Single-user mode: the owner of `SLACK_USER_TOKEN`.

@@ -7,7 +7,6 @@
 //! [`app`] wires them together; [`cli`] and [`ops`] are the command line.
 
 pub mod app;
-pub mod avatar;
 pub mod cli;
 pub mod command;
 pub mod config;
@@ -21,6 +20,7 @@ pub mod manifest;
 pub mod members;
 pub mod ops;
 pub mod photo;
+pub mod profiles;
 pub mod secret;
 pub mod shutdown;
 pub mod slack;

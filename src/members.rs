@@ -9,10 +9,10 @@
 
 use tokio::sync::Notify;
 
-use crate::avatar::AvatarCache;
 use crate::config::Images;
 use crate::emoji::EmojiCache;
 use crate::photo::{PhotoGate, PhotoLimits, Processed};
+use crate::profiles::ProfileCache;
 use crate::secret::Secret;
 use crate::slack::types::File;
 use crate::slack::SlackClient;
@@ -23,7 +23,7 @@ pub(crate) struct MemberDeps<'a> {
     pub store: &'a Store,
     pub slack: &'a SlackClient,
     pub emoji: &'a EmojiCache,
-    pub avatars: &'a AvatarCache,
+    pub avatars: &'a ProfileCache,
     /// Every photo decode waits its turn here.
     pub photos: &'a PhotoGate,
     /// `[images]`: the limits a preset photo is held to.

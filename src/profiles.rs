@@ -1,4 +1,4 @@
-//! The avatar cache: member id → display name, real name, image URL and status.
+//! The profile cache (was the avatar cache): member id → display name, real name, image URL and status.
 //!
 //! Filled for free from every `user_change`, and on a miss from `users.info`
 //! with single-flight (concurrent misses for one member make one call).
@@ -20,16 +20,16 @@ pub const REFRESH_AFTER_MS: u64 = 24 * 3600 * 1000;
 
 type Flight = Arc<OnceCell<Option<CachedProfile>>>;
 
-pub struct AvatarCache {
+pub struct ProfileCache {
     store: Store,
     inflight: Mutex<HashMap<String, Flight>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-impl AvatarCache {
-    pub fn new(store: Store) -> AvatarCache {
-        AvatarCache { store, inflight: Mutex::default(), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+impl ProfileCache {
+    pub fn new(store: Store) -> ProfileCache {
+        ProfileCache { store, inflight: Mutex::default(), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
     /// Records what an event showed of a member's profile.
@@ -149,7 +149,7 @@ mod tests {
         let base = stub(calls.clone()).await;
         let slack = SlackClient::new(base, Secret::new("xoxb-test"), Secret::new("xapp-test")).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let cache = Arc::new(AvatarCache::new(Store::open(&dir.path().join("db")).unwrap()));
+        let cache = Arc::new(ProfileCache::new(Store::open(&dir.path().join("db")).unwrap()));
 
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..8 {
@@ -184,7 +184,7 @@ mod tests {
         let base = stub(calls.clone()).await;
         let slack = SlackClient::new(base, Secret::new("xoxb-test"), Secret::new("xapp-test")).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let cache = AvatarCache::new(Store::open(&dir.path().join("db")).unwrap());
+        let cache = ProfileCache::new(Store::open(&dir.path().join("db")).unwrap());
         // A caller peeked (miss), then another flight filled the cache and ended before this
         // caller started its own: the work of its flight finds the entry and skips Slack.
         cache.update_from_profile("U1", &UserProfile { display_name: Some("Ada".into()), ..Default::default() });
