@@ -12,7 +12,7 @@ use crate::secret::Secret;
 use crate::shutdown::Shutdown;
 use crate::slack::SlackClient;
 use crate::socket::SocketStatus;
-use crate::store::{Store, TokenSource};
+use crate::store::Store;
 
 /// Who the bot is in this workspace (from `auth.test` at start-up).
 #[derive(Debug, Clone, Default)]
@@ -101,10 +101,6 @@ impl Context {
 
     pub fn is_connected(&self, member: &str) -> bool {
         self.token_for(member).is_some()
-    }
-
-    pub fn token_source(&self, member: &str) -> Option<TokenSource> {
-        self.store.tokens.get(member).ok().flatten().filter(|t| !t.disconnected).map(|t| t.source)
     }
 
     /// The handles the Home tab reads.

@@ -154,10 +154,6 @@ impl SlackClient {
         &self.app
     }
 
-    pub fn base(&self) -> &Url {
-        &self.base
-    }
-
     fn url(&self, method: &str) -> Result<Url, ApiError> {
         self.base.join(method).map_err(|e| ApiError::Decode(e.to_string()))
     }
@@ -388,11 +384,6 @@ impl SlackClient {
         self.json("chat.postMessage", &self.bot.clone(), &body).await
     }
 
-    pub async fn post_ephemeral(&self, channel: &str, user: &str, text: &str) -> Result<Value, ApiError> {
-        let body = serde_json::json!({ "channel": channel, "user": user, "text": text });
-        self.json("chat.postEphemeral", &self.bot.clone(), &body).await
-    }
-
     /// Posts a reply to a slash command's `response_url` (only Slack's hosts or the API origin).
     pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), ApiError> {
         let url = self.allowed(response_url)?;
@@ -434,11 +425,6 @@ impl SlackClient {
             }
         }
         Ok(out)
-    }
-
-    pub async fn oauth_access(&self, args: &[(&str, &str)]) -> Result<OauthAccess, ApiError> {
-        let v = self.form_unauthenticated("oauth.v2.access", args).await?;
-        serde_json::from_value(v).map_err(|e| ApiError::Decode(e.to_string()))
     }
 
     pub async fn auth_revoke(&self, token: &Secret) -> Result<(), ApiError> {
