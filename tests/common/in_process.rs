@@ -38,6 +38,9 @@ impl InProcessBot {
     /// API URL, a database in a fresh directory) plus `opts.user_token`, `opts.env` and
     /// `opts.config_toml`. `opts.args` and `opts.global_args` have no meaning here.
     pub fn start(fake: &FakeSlack, opts: BotOptions) -> InProcessBot {
+        // Before the spawn: on a loaded machine the bot can connect before this thread runs
+        // again, and a socket opened before `started` would not count as this bot's.
+        let started = Instant::now();
         let dir = tempfile::tempdir().expect("tempdir");
         let mut env: HashMap<String, String> = [
             ("SLACK_APP_TOKEN", APP_TOKEN.to_string()),
@@ -66,7 +69,7 @@ impl InProcessBot {
             *record.lock().unwrap_or_else(|e| e.into_inner()) = Some(how);
             result
         });
-        InProcessBot { dir, shutdown, task: Some(task), started: Instant::now(), ended }
+        InProcessBot { dir, shutdown, task: Some(task), started, ended }
     }
 
     /// The working directory (database at `dir()/db`).
