@@ -17,6 +17,7 @@ use crate::socket::supervisor::{Opener, SocketError, Supervisor};
 use crate::store::Store;
 
 /// Sets the process umask so every file the database creates is 0600.
+#[allow(unsafe_code)] // libc::umask, below
 pub fn private_files() {
     #[cfg(unix)]
     // SAFETY: umask only changes this process's file-creation mask.

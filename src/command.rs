@@ -547,23 +547,7 @@ pub(crate) fn echo(s: &str) -> String {
 
 /// The subcommand within two edits of `word`, nearest first, for "did you mean".
 fn did_you_mean(word: &str) -> Option<&'static str> {
-    WORDS.iter().map(|&w| (levenshtein(word, w), w)).filter(|&(d, _)| d <= 2).min_by_key(|&(d, _)| d).map(|(_, w)| w)
-}
-
-/// Edit distance in characters (insertions, deletions, substitutions).
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        current[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
+    WORDS.iter().map(|&w| (strsim::levenshtein(word, w), w)).filter(|&(d, _)| d <= 2).min_by_key(|&(d, _)| d).map(|(_, w)| w)
 }
 
 #[cfg(test)]
@@ -802,6 +786,7 @@ mod tests {
 
     #[test]
     fn levenshtein_distances() {
+        use strsim::levenshtein;
         assert_eq!(levenshtein("", ""), 0);
         assert_eq!(levenshtein("", "abc"), 3);
         assert_eq!(levenshtein("abc", ""), 3);

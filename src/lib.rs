@@ -6,6 +6,8 @@
 //! the [`slack`] Web API → [`jobs`] apply profile changes in the background.
 //! [`app`] wires them together; [`cli`] and [`ops`] are the command line.
 
+#![deny(unsafe_code)]
+
 pub mod app;
 pub mod cli;
 pub mod command;

@@ -111,16 +111,9 @@ impl fmt::Debug for Processed {
 /// Identifies JPEG, PNG, GIF and WebP by their magic bytes; anything else
 /// (including an empty file, or text named `.png`) is `None`.
 pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(ImageFormat::Jpeg)
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some(ImageFormat::Png)
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some(ImageFormat::Gif)
-    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
-        Some(ImageFormat::WebP)
-    } else {
-        None
+    match image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::WebP)) => Some(f),
+        _ => None,
     }
 }
 
@@ -419,6 +412,9 @@ mod tests {
         });
     }
 
+    // SAFETY: every method hands its layout and pointer unchanged to `System`, which keeps
+    // GlobalAlloc's contract; the bookkeeping around it allocates nothing.
+    #[allow(unsafe_code)]
     unsafe impl GlobalAlloc for Tracking {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             note(layout.size());
@@ -566,6 +562,12 @@ mod tests {
         assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt "), None);
         assert_eq!(sniff(b"BM\0\0\0\0"), None);
         assert_eq!(sniff(b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>"), None);
+        // Formats the decoder knows but the bot does not take, and truncated headers.
+        assert_eq!(sniff(b"II*\0\0\0\0\0"), None);
+        assert_eq!(sniff(b"\xFF\xD8"), None);
+        assert_eq!(sniff(b"GIF8"), None);
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEB"), None);
+        assert_eq!(sniff(b"just some text"), None);
     }
 
     #[test]

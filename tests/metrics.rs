@@ -41,12 +41,11 @@ fn metrics_options(slack: &FakeSlack) -> (BotOptions, u16) {
     (opts, port)
 }
 
-/// A connected single-user bot for U1 serving metrics on a free loopback port. It runs as
-/// the binary: in process (`InProcessBot`) one of the two once failed to connect within
-/// 15 s in a full `cargo test` run, not yet understood (issue 12).
-async fn bot_with_metrics(slack: &FakeSlack) -> (Bot, u16) {
+/// A connected single-user bot for U1 serving metrics on a free loopback port, run in this
+/// process (both tests here run at once in this binary, each with its own counters).
+async fn bot_with_metrics(slack: &FakeSlack) -> (InProcessBot, u16) {
     let (opts, port) = metrics_options(slack);
-    let bot = Bot::spawn(slack, opts);
+    let bot = InProcessBot::start(slack, opts);
     assert!(bot.connected(slack, secs(15)).await, "{}", bot.logs());
     (bot, port)
 }

@@ -223,6 +223,7 @@ where
 
 /// Is there room on the file system holding `dir`? False when it cannot be told.
 #[cfg(unix)]
+#[allow(unsafe_code)] // libc::statvfs, below
 pub(crate) fn has_room(dir: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
