@@ -32,7 +32,7 @@ use reply::{Failure, Outcome, Reply, UserError};
 /// Where a command came from, so the answer goes back the same way.
 pub enum Origin {
     Slash { trigger_id: Option<String> },
-    Dm { channel: String },
+    Dm,
 }
 
 pub async fn slash(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option<Value>> {
@@ -72,7 +72,7 @@ pub async fn dm(ctx: &Arc<Context>, member: &str, channel: &str, text: &str, fil
             presets::photo_by_dm(ctx, member, channel, text, files);
             None
         }
-        Budget::Go => Some(execute(ctx, member, text, Origin::Dm { channel: channel.to_string() }, files).await?),
+        Budget::Go => Some(execute(ctx, member, text, Origin::Dm, files).await?),
     };
     if let Some(reply) = reply {
         post(ctx, channel, reply);
@@ -129,7 +129,7 @@ pub async fn execute(ctx: &Arc<Context>, member: &str, text: &str, origin: Origi
 /// Parses the text, checks who may run it and hands it to its family's handler.
 async fn route(ctx: &Arc<Context>, member: &str, text: &str, origin: Origin) -> Outcome {
     // In a DM members type the words alone, so help shows them without the slash command.
-    let usage_name = if matches!(origin, Origin::Dm { .. }) { "" } else { ctx.config.command.as_str() };
+    let usage_name = if matches!(origin, Origin::Dm) { "" } else { ctx.config.command.as_str() };
     let cmd = command::parse(text).map_err(|e| UserError::Parse(e.render(usage_name)))?;
     if cmd.is_admin() && !ctx.is_admin(member) {
         return Err(UserError::NotAdmin.into());
@@ -141,7 +141,7 @@ async fn route(ctx: &Arc<Context>, member: &str, text: &str, origin: Origin) -> 
         Command::Photo { emoji } => {
             let trigger_id = match origin {
                 Origin::Slash { trigger_id } => trigger_id,
-                Origin::Dm { .. } => None,
+                Origin::Dm => None,
             };
             presets::photo(ctx, member, &emoji, trigger_id)
         }
