@@ -39,7 +39,7 @@ pub async fn run(ctx: Arc<Context>) {
 /// The hour of the day in the machine's local time zone (jiff finds the system
 /// time zone itself: `TZ`, else `/etc/localtime`, else UTC).
 fn local_hour() -> Option<u8> {
-    let now = jiff::ZonedDateTime::try_from(std::time::SystemTime::now()).ok()?;
+    let now = jiff::Zoned::try_from(std::time::SystemTime::now()).ok()?;
     u8::try_from(now.hour()).ok()
 }
 
