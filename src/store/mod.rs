@@ -71,7 +71,7 @@ impl<T: Serialize + DeserializeOwned> Typed<T> {
     }
 
     /// Removes the records whose time (`stamp_ms`) is more than `max_age_ms` ago; returns how
-    /// many went. One pass over the tree: for the scheduler's upkeep, not a hot path.
+    /// many went. One pass over the tree: for the upkeep job, not a hot path.
     pub fn remove_older(&self, max_age_ms: u64, stamp_ms: impl Fn(&T) -> u64) -> anyhow::Result<usize> {
         let cutoff = now_ms().saturating_sub(max_age_ms);
         let mut n = 0;
