@@ -14,9 +14,9 @@ use crate::emoji::EmojiCache;
 use crate::photo::{PhotoGate, PhotoLimits, Processed};
 use crate::profiles::ProfileCache;
 use crate::secret::Secret;
-use crate::slack::types::File;
+use crate::slack::types::{File, UserProfile};
 use crate::slack::SlackClient;
-use crate::store::{now_ms, queue, Desired, MemberState, Preset, Store, TokenRecord};
+use crate::store::{now_ms, queue, Desired, MemberState, Preset, ProfileSnapshot, Store, TokenRecord};
 
 /// What the member operations read and write: the handles, not the whole context.
 pub(crate) struct MemberDeps<'a> {
@@ -60,10 +60,108 @@ pub(crate) fn already_applied(state: &MemberState, desired: &Desired) -> bool {
     }
 }
 
+/// What [`observe`] did with a profile.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Observed {
+    /// A job was queued (durable once the store is flushed).
+    pub queued: bool,
+    /// It replaced a pending job.
+    pub coalesced: bool,
+}
+
+/// A member's profile as Slack shows it at `event_ts` (a `user_change`, or a profile the bot
+/// read itself, timed [`queue::now_ts`]): record what it shows and queue the member's newest
+/// desired state unless it is already in force. The one path every observed profile takes.
+pub(crate) fn observe(
+    deps: &MemberDeps<'_>,
+    member: &str,
+    profile: &UserProfile,
+    event_ts: &str,
+    envelope_id: Option<&str>,
+) -> anyhow::Result<Observed> {
+    deps.avatars.update_from_profile(member, profile);
+    if !deps.store.has_presets(member)? || usable_token(deps.store, member).is_none() {
+        return Ok(Observed::default());
+    }
+    let snapshot = snapshot(profile);
+    let status = profile.status_emoji.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| deps.emoji.canonical_or_unverified(s));
+    deps.store.locked_member(member, |locked| -> anyhow::Result<Observed> {
+        let state = locked.state()?;
+        if let Some(last) = state.last_event_ts.as_deref() {
+            if !queue::is_newer_or_equal(event_ts, last) {
+                tracing::info!(event_ts, last, "ignoring an older event");
+                return Ok(Observed::default());
+            }
+        }
+        // The desired state follows the status alone. When the status is what the
+        // last event showed, this event is our own write echoing back or a hand-made
+        // name/photo change: record the profile, queue nothing (a `restore` stays put).
+        let status_unchanged = state.last_event_ts.is_some() && state.status_emoji == status;
+        let state = locked.update(|m| {
+            if !event_ts.is_empty() {
+                m.last_event_ts = Some(event_ts.to_string());
+            }
+            m.status_emoji = status.clone();
+            let baseline_hash = m.baseline.as_ref().and_then(|b| b.avatar_hash.as_deref());
+            if let Some(ours) = m.applied.photo_echo.on_event(snapshot.avatar_hash.as_deref(), baseline_hash) {
+                m.applied.avatar_hash = Some(ours);
+            }
+            m.profile = Some(snapshot.clone());
+        })?;
+        if state.paused {
+            return Ok(Observed::default());
+        }
+        if status_unchanged {
+            tracing::debug!("status unchanged: nothing to queue");
+            return Ok(Observed::default());
+        }
+        let desired = desired_for(deps.store, member, status.as_deref())?;
+        if already_applied(&state, &desired) && !queue::is_pending(deps.store, member)? {
+            tracing::debug!("profile already in the desired state");
+            return Ok(Observed::default());
+        }
+        let coalesced = queue::enqueue(deps.store, member, desired, event_ts, envelope_id, false)?;
+        deps.work.notify_one();
+        tracing::info!(coalesced, "queued the member's desired state");
+        Ok(Observed { queued: true, coalesced })
+    })
+}
+
+/// Reads the member's profile with their own token (`users.profile.get`) and [`observe`]s it,
+/// as if a `user_change` had said the same: for when Slack may have said nothing (a catch-up,
+/// an expiring status). A dead token disconnects the member (as a swap would) and gives
+/// `Ok(None)`; other Slack errors are returned (a `slack::ApiError` inside the `anyhow::Error`).
+#[allow(dead_code)] // the catch-up and expiry jobs (issue 13) are its callers
+pub(crate) async fn read_and_observe(deps: &MemberDeps<'_>, member: &str) -> anyhow::Result<Option<Observed>> {
+    let Some(token) = usable_token(deps.store, member) else { return Ok(None) };
+    let profile = match deps.slack.users_profile_get(&token, None).await {
+        Ok(p) => p,
+        Err(e) if e.is_auth() => {
+            let code = e.code();
+            tracing::warn!(member, code, "reading the member's profile: their token no longer works");
+            revoke(deps, member, &code)?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    observe(deps, member, &profile, &queue::now_ts(), None).map(Some)
+}
+
+/// The parts of a profile the engine keeps.
+pub(crate) fn snapshot(p: &UserProfile) -> ProfileSnapshot {
+    ProfileSnapshot {
+        display_name: p.display_name.clone().unwrap_or_default(),
+        real_name: p.real_name.clone().unwrap_or_default(),
+        image_url: p.best_image().map(str::to_string),
+        avatar_hash: p.avatar_hash.clone().filter(|s| !s.is_empty()),
+        is_custom_image: p.is_custom_image,
+    }
+}
+
 /// Whether this preset is in force: applied now, or queued to be.
 fn in_force(deps: &MemberDeps<'_>, state: &MemberState, member: &str, emoji: &str) -> anyhow::Result<bool> {
     let wanted = Desired::Preset { emoji: emoji.into() };
-    Ok(already_applied(state, &wanted) || deps.store.queue.get(member)?.is_some_and(|j| j.desired == wanted))
+    Ok(already_applied(state, &wanted) || queue::pending(deps.store, member).is_some_and(|j| j.desired == wanted))
 }
 
 /// Queues `desired` for `member` (see [`queue::enqueue`]) and wakes the runner.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::photo::{PhotoGate, PhotoLimits};
 use crate::slack::SlackClient;
-use crate::store::{now_ms, Preset, Store};
+use crate::store::{now_ms, queue, Preset, Store};
 
 /// One preset in the JSON backup format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,8 +177,8 @@ pub fn db_stats(config: &Config) -> anyhow::Result<ExitCode> {
             crate::store::trees::PHOTOS => store.photos.len(),
             crate::store::trees::PRESETS => store.presets.len(),
             crate::store::trees::MEMBERS => store.members.len(),
-            crate::store::trees::QUEUE => store.queue.len(),
-            crate::store::trees::DEAD => store.dead.len(),
+            crate::store::trees::QUEUE => queue::depth(&store),
+            crate::store::trees::DEAD => queue::dead_count(&store),
             crate::store::trees::SEEN => store.seen.len(),
             crate::store::trees::TOKENS => store.tokens.len(),
             crate::store::trees::RATES => store.rates.len(),
@@ -191,9 +191,9 @@ pub fn db_stats(config: &Config) -> anyhow::Result<ExitCode> {
         println!("  {name:<14} {n}");
     }
     println!("members with presets: {}", store.members_with_presets()?);
-    println!("queue depth: {}", store.queue.len());
-    println!("dead letters: {}", store.dead.len());
-    for (_, d) in store.dead.iter()? {
+    println!("queue depth: {}", queue::depth(&store));
+    println!("dead letters: {}", queue::dead_count(&store));
+    for (_, d) in queue::all_dead(&store)? {
         println!("  {} {:?}: {}", d.job.member, d.job.desired, d.reason);
     }
     Ok(ExitCode::SUCCESS)
@@ -201,7 +201,7 @@ pub fn db_stats(config: &Config) -> anyhow::Result<ExitCode> {
 
 /// Dead-lettered jobs, oldest first, with the key `jobs retry|drop` take.
 fn dead_jobs(store: &Store) -> anyhow::Result<Vec<(Vec<u8>, crate::store::DeadJob)>> {
-    let mut all = store.dead.iter()?;
+    let mut all = queue::all_dead(store)?;
     all.sort_by_key(|(_, d)| d.at_ms);
     Ok(all)
 }
@@ -209,8 +209,8 @@ fn dead_jobs(store: &Store) -> anyhow::Result<Vec<(Vec<u8>, crate::store::DeadJo
 pub fn jobs_list(config: &Config) -> anyhow::Result<ExitCode> {
     let store = crate::app::open_store(config)?;
     let dead = dead_jobs(&store)?;
-    println!("pending: {}", store.queue.len());
-    for (_, j) in store.queue.iter()? {
+    println!("pending: {}", queue::depth(&store));
+    for j in queue::all_pending(&store)? {
         println!("  {} {:?} attempts={} {}", j.member, j.desired, j.attempts, j.last_error.unwrap_or_default());
     }
     println!("dead letters: {}", dead.len());

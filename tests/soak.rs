@@ -71,7 +71,7 @@ fn sizes(ctx: &Context) -> BTreeMap<&'static str, usize> {
         ("seen", s.seen.len()),
         ("rates", s.rates.len()),
         ("avatars", s.avatars.len()),
-        ("dead", s.dead.len()),
+        ("dead", store::queue::dead_count(s)),
         ("oauth_states", s.oauth_states.len()),
         ("photos", s.photos.len()),
         ("metric_history", s.metric_history.len()),
@@ -194,8 +194,8 @@ fn a_member_failing_forever_keeps_only_their_newest_dead_letters() {
         std::thread::sleep(Duration::from_millis(1));
     }
     statusinator::store::queue::dead_letter(&store, &job("UOTHER"), "once").expect("dead letter");
-    let theirs = store.dead.scan_prefix(store::member_prefix("UBROKEN")).expect("scan");
+    let theirs = store::queue::dead_of(&store, "UBROKEN").expect("scan");
     assert_eq!(theirs.len(), store::DEAD_PER_MEMBER);
     assert_eq!(theirs.last().map(|(_, d)| d.reason.to_string()).as_deref(), Some("failure 199"), "the newest is kept");
-    assert_eq!(store.dead.scan_prefix(store::member_prefix("UOTHER")).expect("scan").len(), 1);
+    assert_eq!(store::queue::dead_of(&store, "UOTHER").expect("scan").len(), 1);
 }

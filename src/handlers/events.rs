@@ -7,7 +7,6 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::jobs;
 use crate::members;
 use crate::slack::events::{parse_event, Event, EventCallback, MessageEvent};
 use crate::slack::types::User;
@@ -83,57 +82,12 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
 /// record what it shows and queue their newest desired state. Returns whether
 /// a job was queued (the caller makes it durable before acking).
 pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: Option<&str>) -> anyhow::Result<bool> {
-    let Some(member) = user.id.as_deref() else { return Ok(false) };
-    let Some(profile) = user.profile.as_ref() else { return Ok(false) };
-    ctx.avatars.update_from_profile(member, profile);
-    if !ctx.store.has_presets(member)? || !ctx.is_connected(member) {
-        return Ok(false);
+    let (Some(member), Some(profile)) = (user.id.as_deref(), user.profile.as_ref()) else { return Ok(false) };
+    let seen = members::observe(&ctx.member_deps(), member, profile, event_ts, envelope_id)?;
+    if seen.coalesced {
+        ctx.telemetry.swaps.inc("coalesced");
     }
-    let snapshot = jobs::swap::snapshot(profile);
-    let status = profile.status_emoji.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| ctx.emoji.canonical_or_unverified(s));
-    ctx.store.locked_member(member, |locked| -> anyhow::Result<bool> {
-        let state = locked.state()?;
-        if let Some(last) = state.last_event_ts.as_deref() {
-            if !crate::store::queue::is_newer_or_equal(event_ts, last) {
-                tracing::info!(event_ts, last, "ignoring an older event");
-                return Ok(false);
-            }
-        }
-        // The desired state follows the status alone. When the status is what the
-        // last event showed, this event is our own write echoing back or a hand-made
-        // name/photo change: record the profile, queue nothing (a `restore` stays put).
-        let status_unchanged = state.last_event_ts.is_some() && state.status_emoji == status;
-        let state = locked.update(|m| {
-            if !event_ts.is_empty() {
-                m.last_event_ts = Some(event_ts.to_string());
-            }
-            m.status_emoji = status.clone();
-            let baseline_hash = m.baseline.as_ref().and_then(|b| b.avatar_hash.as_deref());
-            if let Some(ours) = m.applied.photo_echo.on_event(snapshot.avatar_hash.as_deref(), baseline_hash) {
-                m.applied.avatar_hash = Some(ours);
-            }
-            m.profile = Some(snapshot.clone());
-        })?;
-        if state.paused {
-            return Ok(false);
-        }
-        if status_unchanged {
-            tracing::debug!("status unchanged: nothing to queue");
-            return Ok(false);
-        }
-        let desired = members::desired_for(&ctx.store, member, status.as_deref())?;
-        let pending = ctx.store.queue.contains(member)?;
-        if members::already_applied(&state, &desired) && !pending {
-            tracing::debug!("profile already in the desired state");
-            return Ok(false);
-        }
-        let coalesced = jobs::enqueue(ctx, member, desired, event_ts, envelope_id, false)?;
-        if coalesced {
-            ctx.telemetry.swaps.inc("coalesced");
-        }
-        tracing::info!(coalesced, "queued the member's desired state");
-        Ok(true)
-    })
+    Ok(seen.queued)
 }
 
 /// A renamed custom emoji keeps its presets: they move to the new name.

@@ -551,18 +551,7 @@ fn ops(state: &MemberState, want_name: Option<String>, want_photo: Option<String
 
 async fn fetch_profile(ctx: &Context, token: &Secret) -> Result<ProfileSnapshot, ApiError> {
     let p = ctx.slack.users_profile_get(token, None).await?;
-    Ok(snapshot(&p))
-}
-
-/// The parts of a profile the engine keeps.
-pub fn snapshot(p: &crate::slack::types::UserProfile) -> ProfileSnapshot {
-    ProfileSnapshot {
-        display_name: p.display_name.clone().unwrap_or_default(),
-        real_name: p.real_name.clone().unwrap_or_default(),
-        image_url: p.best_image().map(str::to_string),
-        avatar_hash: p.avatar_hash.clone().filter(|s| !s.is_empty()),
-        is_custom_image: p.is_custom_image,
-    }
+    Ok(crate::members::snapshot(&p))
 }
 
 async fn capture_baseline(ctx: &Context, profile: &ProfileSnapshot) -> Result<Baseline, ApiError> {

@@ -215,7 +215,7 @@ async fn announce_disconnect(ctx: &Context, member: &str, rec: &TokenRecord) {
     }
     // A job that failed on this token DMs the member itself (failure_notified).
     let state = ctx.store.member(member).unwrap_or_default();
-    let newest_dead = ctx.store.dead.scan_prefix(crate::store::member_prefix(member)).ok().and_then(|d| d.into_iter().last());
+    let newest_dead = crate::store::queue::dead_of(&ctx.store, member).ok().and_then(|d| d.into_iter().last());
     let job_told = state.failure_notified
         && newest_dead.is_some_and(|(_, d)| is_auth_code(&d.reason) && now_ms().saturating_sub(d.at_ms) < 10 * 60_000);
     if job_told {

@@ -224,9 +224,9 @@ pub struct Store {
     /// member → [`MemberState`]
     pub members: Typed<MemberState>,
     /// member → [`Job`]: at most one pending desired state per member
-    pub queue: Typed<Job>,
+    queue: Typed<Job>,
     /// `member \0 time` → [`DeadJob`]
-    pub dead: Typed<DeadJob>,
+    dead: Typed<DeadJob>,
     /// envelope or event id → first seen (unix ms)
     pub seen: Typed<u64>,
     /// member → [`TokenRecord`], sealed at rest when `STATUSINATOR_KEY` is set

@@ -57,6 +57,38 @@ pub fn pending(store: &Store, member: &str) -> Option<Job> {
     store.queue.get(member).ok().flatten()
 }
 
+/// Whether the member has pending work.
+pub fn is_pending(store: &Store, member: &str) -> anyhow::Result<bool> {
+    store.queue.contains(member)
+}
+
+/// How many members have pending work.
+pub fn depth(store: &Store) -> usize {
+    store.queue.len()
+}
+
+/// How many dead letters are kept.
+pub fn dead_count(store: &Store) -> usize {
+    store.dead.len()
+}
+
+/// Every dead letter with its key, oldest member first, each member's oldest first.
+pub fn all_dead(store: &Store) -> anyhow::Result<Vec<(Vec<u8>, DeadJob)>> {
+    store.dead.iter()
+}
+
+/// The member's dead letters with their keys, oldest first.
+pub fn dead_of(store: &Store, member: &str) -> anyhow::Result<Vec<(Vec<u8>, DeadJob)>> {
+    store.dead.scan_prefix(member_prefix(member))
+}
+
+/// Now as a Slack timestamp ("1700000000.123000"): the time of a profile the bot read itself,
+/// ordered against events' `event_ts` like any other.
+pub fn now_ts() -> String {
+    let ms = now_ms();
+    format!("{}.{:06}", ms / 1000, (ms % 1000) * 1000)
+}
+
 /// Files a job that failed for good, keeping only the member's newest
 /// [`DEAD_PER_MEMBER`] (a member whose token is broken fails every swap).
 pub fn dead_letter(store: &Store, job: &Job, reason: impl Into<FailReason>) -> anyhow::Result<()> {
@@ -147,5 +179,8 @@ mod tests {
         assert!(ts_key("1700000001.000001") > ts_key("1700000000.999999"));
         assert!(is_newer_or_equal("", "1700000000.1"));
         assert!(!is_newer_or_equal("1600000000.1", "1700000000.1"));
+        let now = now_ts();
+        assert!(is_newer_or_equal(&now, "1700000000.1"), "{now}");
+        assert_eq!(ts_key(&now).0, now_ms() / 1000);
     }
 }

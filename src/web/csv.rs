@@ -25,8 +25,8 @@ pub(crate) fn append_csv(ctx: &Context, path: &std::path::Path) -> std::io::Resu
     let ts = crate::store::now_ms() / 1000;
     let m = &ctx.telemetry;
     let mut rows = vec![
-        ("queue_depth".to_string(), ctx.store.queue.len() as f64, "jobs"),
-        ("dead_letters".to_string(), ctx.store.dead.len() as f64, "jobs"),
+        ("queue_depth".to_string(), crate::store::queue::depth(&ctx.store) as f64, "jobs"),
+        ("dead_letters".to_string(), crate::store::queue::dead_count(&ctx.store) as f64, "jobs"),
         ("socket_connections".to_string(), ctx.socket.connected.load(Ordering::Relaxed) as f64, "connections"),
         ("envelopes_acked".to_string(), ctx.socket.acked.load(Ordering::Relaxed) as f64, "envelopes"),
         ("database_size".to_string(), ctx.store.size_on_disk() as f64, "bytes"),

@@ -66,8 +66,8 @@ fn gauges(ctx: &Context) -> [(&'static str, &'static str, &'static str, f64); 14
             "Times a budget or Slack rate limit made the bot wait.",
             ctx.telemetry.rate_limit_waits.load(Ordering::Relaxed) as f64,
         ),
-        ("statusinator_queue_depth", "gauge", "Members with pending work.", ctx.store.queue.len() as f64),
-        ("statusinator_dead_letters", "gauge", "Jobs that failed for good.", ctx.store.dead.len() as f64),
+        ("statusinator_queue_depth", "gauge", "Members with pending work.", crate::store::queue::depth(&ctx.store) as f64),
+        ("statusinator_dead_letters", "gauge", "Jobs that failed for good.", crate::store::queue::dead_count(&ctx.store) as f64),
         (
             "statusinator_members_with_presets",
             "gauge",

@@ -116,7 +116,7 @@ fn sample(ctx: &Context, cur: &Counters, prev: &Counters) -> MetricSample {
         api_calls,
         api_p50_ms: quantile(0.5, &api_le, api_calls),
         api_p99_ms: quantile(0.99, &api_le, api_calls),
-        queue_depth: ctx.store.queue.len() as u64,
+        queue_depth: crate::store::queue::depth(&ctx.store) as u64,
         emoji_lookups: emoji_hits + growth(cur.emoji_misses, prev.emoji_misses),
         emoji_hits,
         avatar_lookups: avatar_hits + growth(cur.avatar_misses, prev.avatar_misses),

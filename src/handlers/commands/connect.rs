@@ -283,7 +283,7 @@ async fn restore_now(ctx: &Context, member: &str) -> bool {
     }
     let deadline = tokio::time::Instant::now() + RESTORE_TIMEOUT;
     loop {
-        if ctx.store.queue.get(member).ok().flatten().is_none() {
+        if crate::store::queue::pending(&ctx.store, member).is_none() {
             break;
         }
         if tokio::time::Instant::now() >= deadline || ctx.shutdown.is_triggered() {

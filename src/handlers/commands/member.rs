@@ -54,7 +54,7 @@ pub(super) fn status(ctx: &Context, member: &str) -> Outcome {
         }
         None => out.push_str("• Pending: nothing\n"),
     }
-    let dead = ctx.store.dead.scan_prefix(crate::store::member_prefix(member))?;
+    let dead = crate::store::queue::dead_of(&ctx.store, member)?;
     if let Some((_, d)) = dead.last() {
         out.push_str(&format!("• Last failure: {}\n", d.reason));
     }
