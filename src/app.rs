@@ -18,7 +18,7 @@ use crate::store::Store;
 
 /// Sets the process umask so every file the database creates is 0600.
 #[allow(unsafe_code)] // libc::umask, below
-pub fn private_files() {
+pub(crate) fn private_files() {
     #[cfg(unix)]
     // SAFETY: umask only changes this process's file-creation mask.
     unsafe {
@@ -26,7 +26,7 @@ pub fn private_files() {
     }
 }
 
-pub fn open_store(config: &Config) -> anyhow::Result<Store> {
+pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
     private_files();
     Ok(Store::open(&config.db_path)?)
 }
@@ -35,7 +35,7 @@ pub fn open_store(config: &Config) -> anyhow::Result<Store> {
 /// [`crate::store::health::RESTART_EXIT_CODE`] so the service manager starts the bot again.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}: a restart is needed")]
-pub struct RestartNeeded(pub String);
+pub(crate) struct RestartNeeded(pub String);
 
 /// Runs the bot until `shutdown` trips (or Slack disables the link).
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
@@ -155,7 +155,7 @@ async fn identify(config: &Config, slack: &SlackClient, store: &Store, shutdown:
 }
 
 /// Checks a token with auth.test and returns a plain-words verdict.
-pub async fn check_token(slack: &SlackClient, label: &str, token: &Secret, want_scopes: &[&str]) -> Result<String, String> {
+pub(crate) async fn check_token(slack: &SlackClient, label: &str, token: &Secret, want_scopes: &[&str]) -> Result<String, String> {
     match slack.auth_test(token).await {
         Ok((at, scopes)) => {
             let missing: Vec<&str> = want_scopes.iter().copied().filter(|s| !scopes.iter().any(|h| h == s)).collect();

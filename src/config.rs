@@ -12,7 +12,7 @@ use url::Url;
 use crate::secret::Secret;
 
 /// The default Web API base, used when neither file nor environment names one.
-pub const DEFAULT_API_URL: &str = "https://slack.com/api/";
+pub(crate) const DEFAULT_API_URL: &str = "https://slack.com/api/";
 
 /// One sentence naming the key and the problem.
 #[derive(Debug, thiserror::Error)]
@@ -79,14 +79,14 @@ pub struct Limits {
     /// Commands one member may send a minute before getting one polite notice.
     pub commands_per_minute: u32,
     /// Slack allows 10 profile updates a minute per member (name and photo each count).
-    pub profile_updates_per_minute: u32,
+    pub(crate) profile_updates_per_minute: u32,
     /// `users.setPhoto` is Tier 2: about 20 a minute for the whole app.
-    pub photos_per_minute: u32,
+    pub(crate) photos_per_minute: u32,
     /// After a write, further status changes within this many seconds are
     /// debounced: the bot waits for the member to settle before writing again.
-    pub settle_seconds: u64,
+    pub(crate) settle_seconds: u64,
     /// Attempts before a transient failure is dead-lettered.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
 }
 
 impl Default for Limits {
@@ -98,9 +98,9 @@ impl Default for Limits {
 /// When background upkeep runs.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     /// Local hour (0–23) for the nightly emoji.list refresh, when the workspace is quiet.
-    pub emoji_refresh_hour: u8,
+    pub(crate) emoji_refresh_hour: u8,
 }
 
 impl Default for Schedule {
@@ -116,9 +116,9 @@ pub struct Images {
     /// Side of the stored square, 512–1024.
     pub size: u32,
     /// Largest accepted upload, bytes.
-    pub max_bytes: usize,
+    pub(crate) max_bytes: usize,
     /// Largest accepted side, pixels.
-    pub max_side: u32,
+    pub(crate) max_side: u32,
 }
 
 impl Default for Images {
@@ -133,7 +133,7 @@ pub struct OauthConfig {
     pub client_id: String,
     pub client_secret: Option<Secret>,
     pub redirect_url: Option<String>,
-    pub pkce: bool,
+    pub(crate) pkce: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -141,13 +141,13 @@ pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
     pub allow_remote: bool,
     /// Host names (besides `localhost` and the listen address) the listener answers to.
-    pub allowed_hosts: Vec<String>,
-    pub csv: Option<PathBuf>,
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) csv: Option<PathBuf>,
 }
 
 /// The parts of the configuration the app manifest depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestSettings {
+pub(crate) struct ManifestSettings {
     pub command: String,
     pub redirect_url: Option<String>,
 }
@@ -168,11 +168,11 @@ pub struct Config {
     pub db_path: PathBuf,
     /// `[storage] unwritable_exit_seconds`: how long the store may stay unwritable before the
     /// bot exits for a restart (see `store::health`).
-    pub unwritable_exit: std::time::Duration,
+    pub(crate) unwritable_exit: std::time::Duration,
     pub limits: Limits,
     pub images: Images,
     pub metrics: MetricsConfig,
-    pub schedule: Schedule,
+    pub(crate) schedule: Schedule,
 }
 
 /// Reads the environment through a function so tests can feed their own.
@@ -181,7 +181,7 @@ pub trait Env {
 }
 
 /// The process environment; empty values count as unset.
-pub struct ProcessEnv;
+pub(crate) struct ProcessEnv;
 
 impl Env for ProcessEnv {
     fn var(&self, key: &str) -> Option<String> {
@@ -198,7 +198,7 @@ impl Config {
     /// What `statusinator manifest` needs: the slash command name and the OAuth redirect URL, from
     /// the same file and environment as `load` but without requiring tokens, because the manifest
     /// is printed before the app (and so any token) exists.
-    pub fn manifest_settings(path: Option<&Path>, env: &dyn Env) -> Result<ManifestSettings, ConfigError> {
+    pub(crate) fn manifest_settings(path: Option<&Path>, env: &dyn Env) -> Result<ManifestSettings, ConfigError> {
         let f = chosen_file(path)?;
         let redirect_url = env.var("SLACK_REDIRECT_URL").or(f.oauth.redirect_url).filter(|r| !r.trim().is_empty());
         if let Some(r) = &redirect_url {
@@ -270,7 +270,7 @@ impl Config {
 
     /// The origin of the API URL (scheme, host, port), used for the authorize
     /// link and to decide which hosts images may be downloaded from.
-    pub fn api_origin(&self) -> String {
+    pub(crate) fn api_origin(&self) -> String {
         self.api_url.origin().ascii_serialization()
     }
 
@@ -541,7 +541,7 @@ fn is_loopback_host(u: &Url) -> bool {
 }
 
 /// True for hosts where plain `http://`/`ws://` is acceptable (tests on loopback).
-pub fn url_is_loopback(u: &Url) -> bool {
+pub(crate) fn url_is_loopback(u: &Url) -> bool {
     is_loopback_host(u)
 }
 
@@ -559,7 +559,7 @@ fn parse_api_url(raw: &str) -> Result<Url, ConfigError> {
     }
 }
 
-pub fn looks_like_user_id(s: &str) -> bool {
+pub(crate) fn looks_like_user_id(s: &str) -> bool {
     s.len() >= 2
         && s.len() <= 20
         && (s.starts_with('U') || s.starts_with('W'))

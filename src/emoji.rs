@@ -182,18 +182,18 @@ impl EmojiCache {
         is_name(&name).then_some(name)
     }
 
-    pub fn is_loaded(&self) -> bool {
+    pub(crate) fn is_loaded(&self) -> bool {
         self.loaded_at_ms().is_some()
     }
 
     /// When `emoji.list` last loaded (unix ms), for deciding when to refresh.
-    pub fn loaded_at_ms(&self) -> Option<u64> {
+    pub(crate) fn loaded_at_ms(&self) -> Option<u64> {
         let v = self.store.meta.get(LOADED_KEY).ok()??;
         let bytes: [u8; 8] = v.as_ref().try_into().ok()?;
         Some(u64::from_be_bytes(bytes))
     }
 
-    pub fn mark_loaded(&self) {
+    pub(crate) fn mark_loaded(&self) {
         if let Err(e) = self.store.meta.insert(LOADED_KEY, now_ms().to_be_bytes().to_vec()) {
             tracing::warn!(error = %e, "could not record when the emoji list loaded");
         }
@@ -224,7 +224,7 @@ impl EmojiCache {
         self.hits.load(Ordering::Relaxed)
     }
 
-    pub fn misses(&self) -> u64 {
+    pub(crate) fn misses(&self) -> u64 {
         self.misses.load(Ordering::Relaxed)
     }
 

@@ -21,7 +21,8 @@ pub const BOT_SCOPES: &[&str] = &["chat:write", "commands", "emoji:read", "files
 pub const USER_SCOPES: &[&str] = &["users.profile:read", "users.profile:write"];
 
 /// Events the bot subscribes to over Socket Mode.
-pub const BOT_EVENTS: &[&str] = &["app_home_opened", "app_uninstalled", "emoji_changed", "message.im", "tokens_revoked", "user_change"];
+pub(crate) const BOT_EVENTS: &[&str] =
+    &["app_home_opened", "app_uninstalled", "emoji_changed", "message.im", "tokens_revoked", "user_change"];
 
 const APP_NAME: &str = "statusinator";
 
@@ -156,7 +157,7 @@ pub fn manifest_json() -> String {
 
 /// What `statusinator manifest` prints: the configured command name, and the redirect URL when
 /// multi-user connect is set up.
-pub fn manifest_json_for(settings: &ManifestSettings) -> String {
+pub(crate) fn manifest_json_for(settings: &ManifestSettings) -> String {
     // As in `manifest`: nothing here can fail to serialise; `manifest_json_round_trips` runs it.
     let manifest = build(&settings.command, settings.redirect_url.as_deref());
     let mut text = serde_json::to_string_pretty(&manifest).expect("the manifest serialises");

@@ -110,7 +110,7 @@ impl fmt::Debug for Processed {
 
 /// Identifies JPEG, PNG, GIF and WebP by their magic bytes; anything else
 /// (including an empty file, or text named `.png`) is `None`.
-pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+pub(crate) fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     match image::guess_format(bytes) {
         Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::WebP)) => Some(f),
         _ => None,

@@ -37,7 +37,7 @@ impl Shutdown {
         let _ = self.tx.send(true);
     }
 
-    pub fn is_triggered(&self) -> bool {
+    pub(crate) fn is_triggered(&self) -> bool {
         *self.rx.borrow()
     }
 
@@ -48,7 +48,7 @@ impl Shutdown {
     }
 
     /// Spawns `fut` as a task the shutdown waits for.
-    pub fn track<F>(&self, fut: F)
+    pub(crate) fn track<F>(&self, fut: F)
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -57,7 +57,7 @@ impl Shutdown {
     }
 
     /// Waits up to `limit` for tracked tasks to finish; false if some were still running.
-    pub async fn finish_tracked(&self, limit: Duration) -> bool {
+    pub(crate) async fn finish_tracked(&self, limit: Duration) -> bool {
         self.tracker.close();
         tokio::time::timeout(limit, self.tracker.wait()).await.is_ok()
     }
@@ -66,7 +66,7 @@ impl Shutdown {
 /// Trips `shutdown` on the first SIGINT or SIGTERM. A second signal while the
 /// graceful shutdown is still under way exits at once (status 130), so an
 /// operator pressing Ctrl-C twice is never ignored.
-pub fn on_signals(shutdown: Shutdown) {
+pub(crate) fn on_signals(shutdown: Shutdown) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {

@@ -4,13 +4,13 @@
 
 use crate::store::{now_ms, RateWindow, Store};
 
-pub const WINDOW_MS: u64 = 60_000;
+pub(crate) const WINDOW_MS: u64 = 60_000;
 
 pub fn profile_key(member: &str) -> String {
     format!("profile:{member}")
 }
 
-pub const PHOTO_KEY: &str = "app:users.setPhoto";
+pub(crate) const PHOTO_KEY: &str = "app:users.setPhoto";
 
 pub fn command_key(member: &str) -> String {
     format!("command:{member}")
@@ -23,7 +23,7 @@ pub fn used(store: &Store, key: &str) -> anyhow::Result<usize> {
 }
 
 /// When `n` more uses fit under `limit` (now, if they already fit).
-pub fn available_at(store: &Store, key: &str, limit: u32, n: u32) -> anyhow::Result<u64> {
+pub(crate) fn available_at(store: &Store, key: &str, limit: u32, n: u32) -> anyhow::Result<u64> {
     let now = now_ms();
     let mut stamps: Vec<u64> = store.rates.get(key)?.map(|w| w.stamps).unwrap_or_default();
     stamps.retain(|t| now.saturating_sub(*t) < WINDOW_MS);

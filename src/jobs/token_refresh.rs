@@ -17,7 +17,7 @@ use crate::store::oauth_states::token_record;
 use crate::store::{now_ms, TokenRecord, TokenSource};
 
 /// Rotating tokens are refreshed when they expire within this.
-pub const REFRESH_BEFORE_MS: u64 = 10 * 60 * 1000;
+pub(crate) const REFRESH_BEFORE_MS: u64 = 10 * 60 * 1000;
 /// How often the loop looks at the tokens when nothing is due sooner.
 const POLL: Duration = Duration::from_secs(3);
 /// A disconnect is announced only after this, so a failing job that already

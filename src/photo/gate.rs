@@ -23,7 +23,7 @@ impl PhotoGate {
     }
 
     /// A gate letting `permits` decodes through (at least one).
-    pub fn with_permits(permits: usize) -> PhotoGate {
+    pub(crate) fn with_permits(permits: usize) -> PhotoGate {
         PhotoGate(Arc::new(Semaphore::new(permits.max(1))))
     }
 

@@ -36,7 +36,7 @@ pub enum Id {
 }
 
 impl Id {
-    pub const ALL: [Id; 17] = [
+    pub(crate) const ALL: [Id; 17] = [
         Id::PresetAdd,
         Id::PresetEdit,
         Id::PresetDelete,
@@ -92,7 +92,7 @@ impl Id {
         SlackBlockId(self.as_str().to_string())
     }
 
-    pub fn callback(self) -> SlackCallbackId {
+    pub(crate) fn callback(self) -> SlackCallbackId {
         SlackCallbackId(self.as_str().to_string())
     }
 }
@@ -103,12 +103,12 @@ pub fn plain(text: impl Into<String>) -> SlackBlockPlainTextOnly {
 }
 
 /// A `mrkdwn` text object.
-pub fn mrkdwn(text: impl Into<String>) -> SlackBlockText {
+pub(crate) fn mrkdwn(text: impl Into<String>) -> SlackBlockText {
     SlackBlockMarkDownText::new(text.into()).into()
 }
 
 /// A section with mrkdwn text.
-pub fn section(text: impl Into<String>) -> SlackSectionBlock {
+pub(crate) fn section(text: impl Into<String>) -> SlackSectionBlock {
     SlackSectionBlock::new().with_text(mrkdwn(text))
 }
 
@@ -128,7 +128,7 @@ pub fn confirm(title: &str, text: impl Into<String>, yes: &str, no: &str) -> Sla
 }
 
 /// A plain text input with its action id.
-pub fn text_input(id: Id) -> SlackBlockPlainTextInputElement {
+pub(crate) fn text_input(id: Id) -> SlackBlockPlainTextInputElement {
     SlackBlockPlainTextInputElement::new().with_action_id(id.action())
 }
 
@@ -139,17 +139,17 @@ pub const fn utf16_room(chars: usize) -> u64 {
 }
 
 /// A view as the JSON the Web API takes.
-pub fn to_json(view: &SlackView) -> Result<Value, serde_json::Error> {
+pub(crate) fn to_json(view: &SlackView) -> Result<Value, serde_json::Error> {
     serde_json::to_value(view)
 }
 
 /// The `view_submission` ack that closes the modal.
-pub fn ack_clear() -> Result<Value, serde_json::Error> {
+pub(crate) fn ack_clear() -> Result<Value, serde_json::Error> {
     serde_json::to_value(SlackViewSubmissionResponse::Clear(SlackViewSubmissionClearResponse::new()))
 }
 
 /// The `view_submission` ack that keeps the modal open with a problem under each named block.
-pub fn ack_errors(errors: impl IntoIterator<Item = (Id, String)>) -> Result<Value, serde_json::Error> {
+pub(crate) fn ack_errors(errors: impl IntoIterator<Item = (Id, String)>) -> Result<Value, serde_json::Error> {
     let errors = errors.into_iter().map(|(id, msg)| (id.as_str().to_string(), msg)).collect();
     serde_json::to_value(SlackViewSubmissionResponse::Errors(SlackViewSubmissionErrorsResponse::new(errors)))
 }

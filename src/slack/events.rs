@@ -188,7 +188,7 @@ pub struct MessageEvent {
     #[serde(default, deserialize_with = "lenient_string")]
     pub app_id: Option<String>,
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub hidden: bool,
+    pub(crate) hidden: bool,
 }
 
 /// Message subtypes a member produces by typing or uploading; every other

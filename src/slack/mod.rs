@@ -69,12 +69,12 @@ pub enum ApiError {
 
 impl ApiError {
     /// The token no longer works: the member must reconnect (see [`errors::classify`]).
-    pub fn is_auth(&self) -> bool {
+    pub(crate) fn is_auth(&self) -> bool {
         matches!(self, ApiError::Slack(e) if is_auth_dead(e))
     }
 
     /// Retrying will not help.
-    pub fn is_permanent(&self) -> bool {
+    pub(crate) fn is_permanent(&self) -> bool {
         match self {
             ApiError::Slack(e) => !matches!(classify(e), SlackErrorKind::Transient | SlackErrorKind::RateLimited),
             ApiError::Http(s) => (400..500).contains(s) && *s != 408 && *s != 429,
@@ -137,7 +137,7 @@ impl SlackClient {
     }
 
     /// Counts this client's calls into `telemetry` (else into a sink of its own).
-    pub fn with_telemetry(self, telemetry: Arc<Telemetry>) -> SlackClient {
+    pub(crate) fn with_telemetry(self, telemetry: Arc<Telemetry>) -> SlackClient {
         SlackClient { telemetry, ..self }
     }
 
@@ -165,7 +165,7 @@ impl SlackClient {
     }
 
     /// A call with form arguments and no token (oauth.v2.access authenticates in the body).
-    pub async fn form_unauthenticated(&self, method: &str, args: &[(&str, &str)]) -> Result<Value, ApiError> {
+    pub(crate) async fn form_unauthenticated(&self, method: &str, args: &[(&str, &str)]) -> Result<Value, ApiError> {
         let req = self.http.post(self.url(method)?).form(args);
         self.send(method, req).await
     }
@@ -239,7 +239,7 @@ impl SlackClient {
     }
 
     /// Is this URL one the bot may download from (Slack's hosts or the API origin)?
-    pub fn may_download(&self, url: &str) -> bool {
+    pub(crate) fn may_download(&self, url: &str) -> bool {
         let Ok(u) = Url::parse(url) else { return false };
         if u.origin() == self.base.origin() {
             return true;
@@ -326,7 +326,7 @@ impl SlackClient {
 
     // ---- typed calls ----
 
-    pub async fn auth_test(&self, token: &Secret) -> Result<(AuthTest, Vec<String>), ApiError> {
+    pub(crate) async fn auth_test(&self, token: &Secret) -> Result<(AuthTest, Vec<String>), ApiError> {
         // Scopes come in a header, so this one call reads the raw response.
         let req = self
             .http
@@ -354,29 +354,29 @@ impl SlackClient {
     }
 
     /// `apps.connections.open` → the websocket URL.
-    pub async fn connections_open(&self) -> Result<String, ApiError> {
+    pub(crate) async fn connections_open(&self) -> Result<String, ApiError> {
         let v = self.form("apps.connections.open", &self.app.clone(), &[]).await?;
         v.get("url").and_then(Value::as_str).map(str::to_string).ok_or_else(|| ApiError::Decode("no url in apps.connections.open".into()))
     }
 
-    pub async fn users_info(&self, user: &str) -> Result<User, ApiError> {
+    pub(crate) async fn users_info(&self, user: &str) -> Result<User, ApiError> {
         let v = self.form("users.info", &self.bot.clone(), &[("user", user)]).await?;
         serde_json::from_value(v.get("user").cloned().unwrap_or_default()).map_err(|e| ApiError::Decode(e.to_string()))
     }
 
-    pub async fn users_profile_get(&self, token: &Secret, user: Option<&str>) -> Result<UserProfile, ApiError> {
+    pub(crate) async fn users_profile_get(&self, token: &Secret, user: Option<&str>) -> Result<UserProfile, ApiError> {
         let args: Vec<(&str, &str)> = user.map(|u| vec![("user", u)]).unwrap_or_default();
         let v = self.form("users.profile.get", token, &args).await?;
         serde_json::from_value(v.get("profile").cloned().unwrap_or_default()).map_err(|e| ApiError::Decode(e.to_string()))
     }
 
     /// Sets the member's display name with their own token.
-    pub async fn set_display_name(&self, token: &Secret, name: &str) -> Result<(), ApiError> {
+    pub(crate) async fn set_display_name(&self, token: &Secret, name: &str) -> Result<(), ApiError> {
         let profile = serde_json::json!({ "display_name": name }).to_string();
         self.form("users.profile.set", token, &[("profile", &profile)]).await.map(|_| ())
     }
 
-    pub async fn post_message(&self, channel: &str, text: &str, blocks: Option<Value>) -> Result<Value, ApiError> {
+    pub(crate) async fn post_message(&self, channel: &str, text: &str, blocks: Option<Value>) -> Result<Value, ApiError> {
         let mut body = serde_json::json!({ "channel": channel, "text": text });
         if let Some(b) = blocks {
             body["blocks"] = b;
@@ -385,7 +385,7 @@ impl SlackClient {
     }
 
     /// Posts a reply to a slash command's `response_url` (only Slack's hosts or the API origin).
-    pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), ApiError> {
+    pub(crate) async fn respond(&self, response_url: &str, body: &Value) -> Result<(), ApiError> {
         let url = self.allowed(response_url)?;
         let resp = self.http.post(url).json(body).send().await.map_err(|e| ApiError::Transport(without_url(e)))?;
         if resp.status().is_redirection() {
@@ -398,23 +398,23 @@ impl SlackClient {
         }
     }
 
-    pub async fn views_publish(&self, user: &str, view: &Value) -> Result<(), ApiError> {
+    pub(crate) async fn views_publish(&self, user: &str, view: &Value) -> Result<(), ApiError> {
         let body = serde_json::json!({ "user_id": user, "view": view });
         self.json("views.publish", &self.bot.clone(), &body).await.map(|_| ())
     }
 
-    pub async fn views_open(&self, trigger_id: &str, view: &Value) -> Result<(), ApiError> {
+    pub(crate) async fn views_open(&self, trigger_id: &str, view: &Value) -> Result<(), ApiError> {
         let body = serde_json::json!({ "trigger_id": trigger_id, "view": view });
         self.json("views.open", &self.bot.clone(), &body).await.map(|_| ())
     }
 
-    pub async fn files_info(&self, file: &str) -> Result<File, ApiError> {
+    pub(crate) async fn files_info(&self, file: &str) -> Result<File, ApiError> {
         let v = self.form("files.info", &self.bot.clone(), &[("file", file)]).await?;
         serde_json::from_value(v.get("file").cloned().unwrap_or_default()).map_err(|e| ApiError::Decode(e.to_string()))
     }
 
     /// `emoji.list` → name → URL or `alias:other`.
-    pub async fn emoji_list(&self) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    pub(crate) async fn emoji_list(&self) -> Result<std::collections::HashMap<String, String>, ApiError> {
         let v = self.form("emoji.list", &self.bot.clone(), &[]).await?;
         let mut out = std::collections::HashMap::new();
         if let Some(map) = v.get("emoji").and_then(Value::as_object) {
@@ -427,7 +427,7 @@ impl SlackClient {
         Ok(out)
     }
 
-    pub async fn auth_revoke(&self, token: &Secret) -> Result<(), ApiError> {
+    pub(crate) async fn auth_revoke(&self, token: &Secret) -> Result<(), ApiError> {
         self.form("auth.revoke", token, &[]).await.map(|_| ())
     }
 }

@@ -13,14 +13,14 @@ use crate::config::OauthConfig;
 use crate::secret::Secret;
 
 /// The user scopes a member grants.
-pub const USER_SCOPE: &str = "users.profile:read,users.profile:write";
+pub(crate) const USER_SCOPE: &str = "users.profile:read,users.profile:write";
 
 fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// 32 random bytes, base64url: a state or a PKCE verifier (43 characters).
-pub fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();
     b64url(&bytes)
 }
@@ -51,7 +51,7 @@ pub fn authorize_url(origin: &str, oauth: &OauthConfig, state: &str, challenge: 
 
 /// What `connect <url-or-code>` carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pasted {
+pub(crate) enum Pasted {
     /// A code, with the state when a whole address was pasted.
     Code { code: String, state: Option<String> },
     /// The address says the member did not approve (`error=access_denied`).
@@ -62,7 +62,7 @@ pub enum Pasted {
 
 /// Reads the pasted address (any redirect URL, with or without its scheme, or
 /// just its query string) or a bare code.
-pub fn parse_pasted(input: &str) -> Pasted {
+pub(crate) fn parse_pasted(input: &str) -> Pasted {
     let s = input.trim().trim_start_matches('<').trim_end_matches('>');
     let s = s.split('|').next().unwrap_or("").trim();
     if s.is_empty() {
@@ -104,7 +104,7 @@ fn looks_like_code(s: &str) -> bool {
 
 /// A user token as `oauth.v2.access` granted it.
 #[derive(Debug, Clone)]
-pub struct Granted {
+pub(crate) struct Granted {
     pub user: Option<String>,
     pub token: Secret,
     pub refresh_token: Option<Secret>,
@@ -114,7 +114,7 @@ pub struct Granted {
 
 /// Reads a grant: the user token under `authed_user` (code exchange), or at the
 /// top level (a refresh answers that way).
-pub fn parse_grant(v: &Value) -> Option<Granted> {
+pub(crate) fn parse_grant(v: &Value) -> Option<Granted> {
     let nested: Option<AuthedUser> = v.get("authed_user").and_then(|a| serde_json::from_value(a.clone()).ok());
     let top: Option<AuthedUser> = serde_json::from_value(v.clone()).ok();
     let top_user = v.get("user_id").and_then(Value::as_str).map(str::to_string);

@@ -3,7 +3,7 @@
 use crate::config::ConfigError;
 
 /// The environment variable holding the key the tokens are sealed with.
-pub const KEY_VAR: &str = "STATUSINATOR_KEY";
+pub(crate) const KEY_VAR: &str = "STATUSINATOR_KEY";
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +28,7 @@ pub enum StoreError {
 impl StoreError {
     /// As an `anyhow` error that keeps a [`ConfigError`] on top, so the command line still
     /// recognises it (and exits with the configuration-error code).
-    pub fn into_anyhow(self) -> anyhow::Error {
+    pub(crate) fn into_anyhow(self) -> anyhow::Error {
         match self {
             StoreError::Config(c) => c.into(),
             e => e.into(),

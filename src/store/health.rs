@@ -23,7 +23,7 @@ use crate::shutdown::Shutdown;
 
 /// Exit status when only a restart can make the store writable again (EX_TEMPFAIL: not 2,
 /// which means bad configuration and is not restarted by the systemd unit).
-pub const RESTART_EXIT_CODE: u8 = 75;
+pub(crate) const RESTART_EXIT_CODE: u8 = 75;
 
 /// Free space on the database's file system that counts as "room again" (a few sled segments).
 const ROOM_BYTES: u64 = 4 * 1024 * 1024;
@@ -40,7 +40,7 @@ pub(crate) enum Probe {
 
 /// What `/healthz` and the dispatcher see.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Writable,
     Unwritable { for_secs: u64 },
     RestartNeeded { reason: String },
@@ -82,11 +82,11 @@ impl Health {
     }
 
     /// False from the first reported failure until a probe succeeds.
-    pub fn is_writable(&self) -> bool {
+    pub(crate) fn is_writable(&self) -> bool {
         matches!(*self.lock(), State::Writable)
     }
 
-    pub fn verdict(&self) -> Verdict {
+    pub(crate) fn verdict(&self) -> Verdict {
         match &*self.lock() {
             State::Writable => Verdict::Writable,
             State::Failing { since } => Verdict::Unwritable { for_secs: since.elapsed().as_secs() },
@@ -95,7 +95,7 @@ impl Health {
     }
 
     /// Why the monitor asked for a restart, if it did.
-    pub fn restart_reason(&self) -> Option<String> {
+    pub(crate) fn restart_reason(&self) -> Option<String> {
         match &*self.lock() {
             State::RestartNeeded { reason } => Some(reason.clone()),
             _ => None,
@@ -104,7 +104,7 @@ impl Health {
 
     /// A write or flush failed. The first report of an episode logs it and wakes the monitor;
     /// later ones are only debug lines (one envelope after another would fail the same way).
-    pub fn report_failure(&self, error: &dyn std::fmt::Display) {
+    pub(crate) fn report_failure(&self, error: &dyn std::fmt::Display) {
         let started = {
             let mut st = self.lock();
             let writable = matches!(*st, State::Writable);
@@ -127,7 +127,7 @@ impl Health {
 pub(crate) struct Policy {
     pub first: Duration,
     pub max: Duration,
-    pub exit_after: Duration,
+    pub(crate) exit_after: Duration,
 }
 
 impl Policy {
@@ -241,7 +241,7 @@ pub(crate) fn has_room(_: &Path) -> bool {
 }
 
 /// Is this error (anywhere in its chain) the database's?
-pub fn is_store_error(e: &anyhow::Error) -> bool {
+pub(crate) fn is_store_error(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.is::<sled::Error>())
 }
 

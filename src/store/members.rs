@@ -29,7 +29,7 @@ impl MemberLocks {
 }
 
 /// One member's state while their lock is held (see [`Store::locked_member`]).
-pub struct LockedMember<'a> {
+pub(crate) struct LockedMember<'a> {
     store: &'a Store,
     member: &'a str,
 }
@@ -55,19 +55,19 @@ impl Store {
     /// Runs `f` with the member's lock held: what it reads and writes through the
     /// [`LockedMember`] is one step for that member. Synchronous work only, and no other
     /// member write from inside `f` (the lock is not re-entrant).
-    pub fn locked_member<T>(&self, member: &str, f: impl FnOnce(&LockedMember<'_>) -> T) -> T {
+    pub(crate) fn locked_member<T>(&self, member: &str, f: impl FnOnce(&LockedMember<'_>) -> T) -> T {
         let _guard = self.member_locks.lock(member);
         f(&LockedMember { store: self, member })
     }
 
     /// Changes the member's state with `f` (under their lock) and returns the result.
-    pub fn update_member(&self, member: &str, f: impl Fn(&mut MemberState)) -> anyhow::Result<MemberState> {
+    pub(crate) fn update_member(&self, member: &str, f: impl Fn(&mut MemberState)) -> anyhow::Result<MemberState> {
         self.locked_member(member, |m| m.update(f))
     }
 
     /// Reads the member's state, lets `f` decide and change it, and writes it back if it
     /// changed, all under the member's lock; returns what `f` returned.
-    pub fn modify_member<T>(&self, member: &str, f: impl FnOnce(&mut MemberState) -> T) -> anyhow::Result<T> {
+    pub(crate) fn modify_member<T>(&self, member: &str, f: impl FnOnce(&mut MemberState) -> T) -> anyhow::Result<T> {
         self.locked_member(member, |m| {
             let before = m.state()?;
             let mut after = before.clone();

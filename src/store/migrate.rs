@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _};
 
 use super::Store;
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 const KEY: &str = "schema_version";
 

@@ -21,11 +21,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::{de::DeserializeOwned, Serialize};
 
-pub use error::{StoreError, KEY_VAR};
-pub use members::LockedMember;
-pub use migrate::SCHEMA_VERSION;
+pub(crate) use error::{StoreError, KEY_VAR};
+pub(crate) use migrate::SCHEMA_VERSION;
 pub use model::*;
-pub use tokens::{TokenTree, Unlocked};
+pub(crate) use tokens::TokenTree;
 
 /// Names of the trees, one per kind of data.
 pub mod trees {

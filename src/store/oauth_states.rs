@@ -12,14 +12,14 @@ use crate::secret::Secret;
 use crate::slack::oauth::{random_token, Granted};
 
 /// An authorize link works this long, once.
-pub const STATE_TTL_MS: u64 = 10 * 60 * 1000;
+pub(crate) const STATE_TTL_MS: u64 = 10 * 60 * 1000;
 /// States are forgotten this long after they were made (until then a reuse is
 /// answered "already used" rather than "unknown").
 const STATE_KEEP_MS: u64 = 60 * 60 * 1000;
 
 /// Why a state cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StateProblem {
+pub(crate) enum StateProblem {
     Unknown,
     OtherMember,
     Used,
@@ -27,7 +27,7 @@ pub enum StateProblem {
 }
 
 /// Whether `member` may spend this state at `now`.
-pub fn check_state(state: Option<&OauthState>, member: &str, now: u64) -> Result<(), StateProblem> {
+pub(crate) fn check_state(state: Option<&OauthState>, member: &str, now: u64) -> Result<(), StateProblem> {
     let s = state.ok_or(StateProblem::Unknown)?;
     if s.member != member {
         return Err(StateProblem::OtherMember);
@@ -54,7 +54,7 @@ pub fn new_state(store: &Store, member: &str, pkce: bool) -> anyhow::Result<(Str
 }
 
 /// The member's newest state that can still be spent (for a bare code).
-pub fn newest_state(store: &Store, member: &str, now: u64) -> anyhow::Result<Option<String>> {
+pub(crate) fn newest_state(store: &Store, member: &str, now: u64) -> anyhow::Result<Option<String>> {
     Ok(store
         .oauth_states
         .iter()?
@@ -65,7 +65,7 @@ pub fn newest_state(store: &Store, member: &str, now: u64) -> anyhow::Result<Opt
 }
 
 /// Checks the state and marks it used in one atomic step; returns it.
-pub fn claim_state(store: &Store, state: &str, member: &str, now: u64) -> anyhow::Result<Result<OauthState, StateProblem>> {
+pub(crate) fn claim_state(store: &Store, state: &str, member: &str, now: u64) -> anyhow::Result<Result<OauthState, StateProblem>> {
     let mut verdict = Err(StateProblem::Unknown);
     store.oauth_states.update(state, |cur| {
         verdict = match &cur {
@@ -84,7 +84,7 @@ pub fn claim_state(store: &Store, state: &str, member: &str, now: u64) -> anyhow
 }
 
 /// Forgets states made more than an hour ago (the upkeep job's); returns how many went.
-pub fn expire_states(store: &Store) -> anyhow::Result<usize> {
+pub(crate) fn expire_states(store: &Store) -> anyhow::Result<usize> {
     store.oauth_states.remove_older(STATE_KEEP_MS, |s| s.created_ms)
 }
 

@@ -17,7 +17,7 @@ const AAD_PREFIX: &[u8] = b"statusinator token v1\0";
 
 /// A 32-byte key from what the operator set: 64 hex digits are the key itself,
 /// anything else is hashed with SHA-256.
-pub fn derive_key(raw: &str) -> [u8; 32] {
+pub(crate) fn derive_key(raw: &str) -> [u8; 32] {
     let raw = raw.trim();
     if raw.len() == 64 {
         if let Ok(bytes) = hex::decode(raw) {

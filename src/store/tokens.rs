@@ -39,7 +39,7 @@ pub struct Unlocked {
     /// Records that were already sealed (and open with the key).
     pub sealed: usize,
     /// Plain records sealed now.
-    pub migrated: usize,
+    pub(crate) migrated: usize,
     /// Plain records left plain (no key).
     pub plain: usize,
 }
@@ -90,7 +90,7 @@ impl TokenTree {
 
     /// Records whose key starts with `prefix`, skipping (and logging) any that
     /// cannot be read rather than failing the whole listing.
-    pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<(Vec<u8>, TokenRecord)>, StoreError> {
+    pub(crate) fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<(Vec<u8>, TokenRecord)>, StoreError> {
         let cipher = self.cipher();
         let mut out = Vec::new();
         for kv in self.tree.scan_prefix(prefix.as_ref()) {
@@ -180,12 +180,12 @@ impl TokenTree {
     }
 
     /// The member authorised the bot (OAuth): their new record replaces any old one.
-    pub fn save_grant(&self, member: &str, rec: &TokenRecord) -> Result<(), StoreError> {
+    pub(crate) fn save_grant(&self, member: &str, rec: &TokenRecord) -> Result<(), StoreError> {
         self.insert(member, rec)
     }
 
     /// The single-user token from the configuration belongs to `owner`.
-    pub fn save_config_token(&self, owner: &str, token: Secret, scopes: Vec<String>) -> Result<(), StoreError> {
+    pub(crate) fn save_config_token(&self, owner: &str, token: Secret, scopes: Vec<String>) -> Result<(), StoreError> {
         let rec = TokenRecord {
             token,
             refresh_token: None,
@@ -201,7 +201,7 @@ impl TokenTree {
 
     /// Forgets configuration tokens of anyone but `owner` (the token changed hands or was
     /// removed from the configuration); returns how many went.
-    pub fn forget_config_tokens_except(&self, owner: Option<&str>) -> Result<usize, StoreError> {
+    pub(crate) fn forget_config_tokens_except(&self, owner: Option<&str>) -> Result<usize, StoreError> {
         let mut n = 0;
         for (k, rec) in self.iter()? {
             let member = String::from_utf8_lossy(&k);
@@ -214,7 +214,7 @@ impl TokenTree {
     }
 
     /// Forgets the member's token; returns it when it could still be read.
-    pub fn forget(&self, member: &str) -> Result<Option<TokenRecord>, StoreError> {
+    pub(crate) fn forget(&self, member: &str) -> Result<Option<TokenRecord>, StoreError> {
         match self.tree.remove(member.as_bytes())? {
             None => Ok(None),
             Some(v) => match Self::decode(self.cipher().as_deref(), member.as_bytes(), &v) {
@@ -229,7 +229,7 @@ impl TokenTree {
 
     /// Slack refused the token (or it was revoked): never use it again, and let the member
     /// be told later. Returns whether the member had a token.
-    pub fn mark_disconnected(&self, member: &str, reason: &str) -> Result<bool, StoreError> {
+    pub(crate) fn mark_disconnected(&self, member: &str, reason: &str) -> Result<bool, StoreError> {
         let had = self.change(member, |t| {
             t.disconnected = true;
             t.disconnect_reason = Some(reason.to_string());
@@ -240,7 +240,7 @@ impl TokenTree {
     /// As [`mark_disconnected`](Self::mark_disconnected), but the member is being told now
     /// (or needs no telling). Returns whether this is news: the token was neither
     /// disconnected nor announced before.
-    pub fn mark_disconnected_and_told(&self, member: &str, reason: &str) -> Result<bool, StoreError> {
+    pub(crate) fn mark_disconnected_and_told(&self, member: &str, reason: &str) -> Result<bool, StoreError> {
         let newly = self.change(member, |t| {
             let newly = !t.disconnected && !t.disconnect_notified;
             t.disconnected = true;
@@ -253,7 +253,7 @@ impl TokenTree {
 
     /// The member is being told their token stopped working. Returns whether they were not
     /// told before (the token is disconnected and had not been announced).
-    pub fn mark_notified(&self, member: &str) -> Result<bool, StoreError> {
+    pub(crate) fn mark_notified(&self, member: &str) -> Result<bool, StoreError> {
         let first = self.change(member, |t| {
             let first = t.disconnected && !t.disconnect_notified;
             t.disconnect_notified = true;
@@ -265,7 +265,7 @@ impl TokenTree {
     /// Stores a refreshed rotating token in place of the one refreshed with `spent`, only if
     /// nobody reconnected or disconnected meanwhile (a `revivable` record may still be the
     /// expired one). Empty `fresh` scopes keep `fallback_scopes`. Returns whether it was stored.
-    pub fn save_refreshed(
+    pub(crate) fn save_refreshed(
         &self,
         member: &str,
         fresh: &TokenRecord,
@@ -358,7 +358,7 @@ impl TokenTree {
     }
 
     /// [`unlock`](Self::unlock) with the key from `STATUSINATOR_KEY` (empty counts as unset), logged.
-    pub fn unlock_from_env(&self, db: &Path) -> Result<Unlocked, StoreError> {
+    pub(crate) fn unlock_from_env(&self, db: &Path) -> Result<Unlocked, StoreError> {
         use crate::config::Env as _;
         let key = crate::config::ProcessEnv.var(KEY_VAR);
         let u = self.unlock(key.as_deref(), db)?;

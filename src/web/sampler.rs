@@ -19,7 +19,7 @@ use crate::telemetry::BUCKETS_MS;
 /// Most records the history keeps: a day of one-minute samples.
 pub const HISTORY_CAP: usize = 1440;
 /// How far back the history (and every chart) reaches.
-pub const HISTORY_SPAN_MS: u64 = 24 * 3600 * 1000;
+pub(crate) const HISTORY_SPAN_MS: u64 = 24 * 3600 * 1000;
 const SAMPLE_EVERY: Duration = Duration::from_secs(60);
 /// Sampling interval in seconds instead of 60, for tests (deliberately undocumented).
 const SAMPLE_SECS_VAR: &str = "STATUSINATOR_SAMPLE_SECS";
