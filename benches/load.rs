@@ -90,6 +90,34 @@ fn push_row(rows: &mut Vec<(String, String, String)>, row: (String, String, Stri
     rows.push(row);
 }
 
+/// `LOAD_PROFILE=out.data cargo bench --bench load`: only the ingest of `user_change` for
+/// members without presets (5 rounds of 5,000, as fast as the fake sends), under
+/// `perf record -g` attached to the bot; prints the bot's CPU per event and the throughput.
+/// Point `STATUSINATOR_TEST_BIN` at a build with symbols (`CARGO_PROFILE_RELEASE_STRIP=false`).
+async fn profile_ingest(out: &str) {
+    let (slack, bot) = owner_bot("[limits]\nsettle_seconds = 0\ncommands_per_minute = 100000\n").await;
+    let pid = bot.pid().unwrap_or(0);
+    ack_latencies(&slack, 2000, 1e9, 0).await;
+    let perf = std::process::Command::new("perf")
+        .args(["record", "-F", "1999", "-g", "-o", out, "-p", &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    tokio::time::sleep(secs(1)).await;
+    let (mut n, mut wall) = (0usize, 0.0f64);
+    let cpu0 = cpu_secs(pid);
+    for round in 0..5 {
+        let (lat, elapsed) = ack_latencies(&slack, 5000, 1e9, 1_000_000 + round * 5000).await;
+        n += lat.len();
+        wall += elapsed;
+    }
+    let cpu = cpu_secs(pid) - cpu0;
+    if let Ok(mut p) = perf {
+        let _ = std::process::Command::new("kill").args(["-INT", &p.id().to_string()]).status();
+        let _ = p.wait();
+    }
+    println!("ingest: {n} acked, {:.0}/s; bot CPU {cpu:.2} s = {:.1} µs an event", n as f64 / wall, cpu * 1e6 / n.max(1) as f64);
+}
+
 /// A fresh fake with member U1 and a connected single-user bot owned by U1.
 async fn owner_bot(config_toml: &str) -> (FakeSlack, Bot) {
     let slack = FakeSlack::start().await;
@@ -110,6 +138,9 @@ async fn owner_bot(config_toml: &str) -> (FakeSlack, Bot) {
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
+    }
+    if let Ok(out) = std::env::var("LOAD_PROFILE") {
+        return profile_ingest(&out).await;
     }
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let bin = env!("CARGO_BIN_EXE_statusinator");
