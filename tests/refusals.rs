@@ -1,7 +1,7 @@
 //! Refusals explained (issue 13, acceptance (f)): when Slack refuses a preset's name or photo for
 //! a reason the member can act on, the member gets one DM naming the preset and what to do, the
 //! job is dead-lettered with that reason, and nothing retries in a loop; a name Slack would
-//! certainly refuse is refused already at `add`, by slash command and by DM.
+//! certainly refuse is refused already at `add`, by slash command, by DM and in the preset modal.
 
 mod common;
 use common::*;
@@ -138,8 +138,22 @@ fn refused_at_add() -> Vec<(String, &'static str)> {
     ]
 }
 
+/// Submits App Home's preset modal adding `name` (under :books:, or :coffee: when `name` is all
+/// `n`s) and returns the problem it shows under the name field, if any.
+async fn modal_name_error(slack: &FakeSlack, bot: &Bot, name: &str) -> Option<String> {
+    let emoji = if name.chars().all(|c| c == 'n') { ":coffee:" } else { ":books:" };
+    let state = serde_json::json!({
+        "emoji_block": {"emoji_input": {"type": "plain_text_input", "value": emoji}},
+        "name_block": {"name_input": {"type": "plain_text_input", "value": name}},
+        "photo_block": {"photo_input": {"type": "file_input", "files": []}}
+    });
+    let env = slack.view_submission(MEMBER, "preset_modal", "", state).await;
+    let ack = slack.wait_for_ack(&env, secs(15)).await.unwrap_or_else(|| panic!("modal not acked:\n{}", bot.logs()));
+    ack.payload.and_then(|p| p["errors"]["name_block"].as_str().map(str::to_string))
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn names_slack_would_refuse_are_refused_at_add_by_slash_and_dm() {
+async fn names_slack_would_refuse_are_refused_at_add_by_slash_dm_and_modal() {
     let slack = FakeSlack::start().await;
     slack.set_echo_bot_messages(false);
     let token = slack.add_member(MEMBER, "Ada");
@@ -152,7 +166,10 @@ async fn names_slack_would_refuse_are_refused_at_add_by_slash_and_dm() {
         slack.dm(MEMBER, &format!("add :palm_tree: {name}"), vec![]).await;
         let reply = texts_after(&slack, &bot, MEMBER, before).await.join("\n");
         assert!(reply.contains(why) && !reply.contains("Saved"), "DM {name}: {reply}");
+        let why_under_name = modal_name_error(&slack, &bot, &name).await;
+        assert!(why_under_name.as_deref().is_some_and(|e| e.contains(why)), "modal {name}: {why_under_name:?}");
     }
+    assert_eq!(modal_name_error(&slack, &bot, &"n".repeat(80)).await, None, "80 characters fit the modal");
     // 80 characters is allowed, by either way.
     let reply = slash_reply(&slack, &bot, MEMBER, &format!("add :car: {}", "n".repeat(80))).await;
     assert!(reply.contains("Saved"), "{reply}");
@@ -162,5 +179,6 @@ async fn names_slack_would_refuse_are_refused_at_add_by_slash_and_dm() {
     assert!(reply.contains("Saved"), "{reply}");
 
     let list = slash_reply(&slack, &bot, MEMBER, "list").await;
-    assert!(list.contains(":car:") && list.contains(":tada:") && !list.contains(":palm_tree:"), "nothing else saved: {list}");
+    assert!(list.contains(":car:") && list.contains(":tada:") && list.contains(":coffee:"), "{list}");
+    assert!(!list.contains(":palm_tree:") && !list.contains(":books:"), "nothing else saved: {list}");
 }
