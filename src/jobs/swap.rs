@@ -15,7 +15,7 @@ use super::budget;
 use crate::context::Context;
 use crate::secret::Secret;
 use crate::slack::{ApiError, SlackErrorKind};
-use crate::store::{now_ms, Baseline, Desired, FailReason, Job, MemberState, ProfileSnapshot};
+use crate::store::{now_ms, Baseline, Desired, FailReason, Job, MemberState, Preset, ProfileSnapshot, ProfileWrite, Refusal, Refusals};
 
 /// A write this recent makes the runner wait for the member to settle.
 const RECENT_WRITE_MS: u64 = 10_000;
@@ -204,7 +204,7 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
         Some(e) => store.preset(member, &e)?,
         None => None,
     };
-    let plan = plan(&state, preset.as_ref(), active.as_ref(), job.force);
+    let plan = skip_refused(plan(&state, preset.as_ref(), active.as_ref(), job.force), &state.refusals, preset.as_ref(), &job.event_ts);
     tracing::debug!(?plan, "plan");
     record_plan(ctx, member, &plan)?;
     if let Some(wait) = budget_gate(ctx, member, &plan)? {
@@ -341,6 +341,33 @@ fn record_plan(ctx: &Context, member: &str, plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Drops the writes Slack already refused for the same preset contents ([`Refusals`]), unless
+/// the preset was edited since or this job comes from a newer status change: a refusal is
+/// never tried again in a loop. Pure.
+fn skip_refused(mut plan: Plan, refusals: &Refusals, desired: Option<&Preset>, event_ts: &str) -> Plan {
+    let Some(p) = desired else { return plan };
+    if let Some(NameOp::Set(n)) = &plan.name {
+        if still_refused(refusals.of(ProfileWrite::Name), p, n, event_ts) {
+            tracing::info!("Slack refused this name before: not trying again until the preset or the status changes");
+            plan.name = None;
+        }
+    }
+    if let Some(PhotoOp::Upload(h)) = &plan.photo {
+        if still_refused(refusals.of(ProfileWrite::Photo), p, h, event_ts) {
+            tracing::info!("Slack refused this photo before: not trying again until the preset or the status changes");
+            plan.photo = None;
+        }
+    }
+    plan
+}
+
+/// Whether `refusal` still holds for writing `contents` of `preset` in a job stamped `event_ts`.
+fn still_refused(refusal: Option<&Refusal>, preset: &Preset, contents: &str, event_ts: &str) -> bool {
+    let Some(r) = refusal else { return false };
+    let newer_status = !event_ts.is_empty() && crate::store::queue::ts_key(event_ts) > crate::store::queue::ts_key(&r.event_ts);
+    r.emoji == preset.emoji && r.contents == contents && r.preset_updated_ms == preset.updated_ms && !newer_status
+}
+
 /// Waits (a `Later`) when the member's profile budget, or the workspace's `users.setPhoto`
 /// budget, cannot pay for the plan's writes yet.
 fn budget_gate(ctx: &Context, member: &str, plan: &Plan) -> anyhow::Result<Option<Outcome>> {
@@ -384,14 +411,15 @@ async fn write_name(
     // The spend (and the baseline captured before) reach the disk before Slack sees the
     // call: a crash loop must not forget calls already made and go over Slack's limits.
     store.flush().await?;
-    match ctx.slack.set_display_name(token, &name).await {
-        Ok(()) => {}
-        Err(ApiError::Slack(code)) if matches!(op, NameOp::Set(_)) && crate::slack::classify(&code) == SlackErrorKind::NameRefused => {
-            let emoji = preset.map(|p| p.emoji.clone()).unwrap_or_default();
-            name_refused(ctx, job, &emoji, &name, &code).await?;
+    match (ctx.slack.set_display_name(token, &name).await, preset) {
+        (Ok(()), _) => {}
+        (Err(ApiError::Slack(code)), Some(p))
+            if matches!(op, NameOp::Set(_)) && crate::slack::classify(&code) == SlackErrorKind::NameRefused =>
+        {
+            refused(ctx, job, p, ProfileWrite::Name, &name, &code).await?;
             return Ok(Ok(()));
         }
-        Err(e) => {
+        (Err(e), _) => {
             on_auth_failure(ctx, member, &e);
             return Ok(Err(classify(&ctx.telemetry, &e, job.attempts)));
         }
@@ -399,6 +427,9 @@ async fn write_name(
     let restored = matches!(op, NameOp::Restore(_));
     store.update_member(member, |m| {
         m.applied.name = if restored { None } else { Some(name.clone()) };
+        if !restored {
+            m.refusals.name = None;
+        }
         m.last_write_ms = now_ms();
         if let Some(p) = m.profile.as_mut() {
             p.display_name = name.clone();
@@ -407,7 +438,8 @@ async fn write_name(
     Ok(Ok(()))
 }
 
-/// The photo half of a job, after the name (if any) is on the profile or refused.
+/// The photo half of a job, after the name (if any) is on the profile or refused. A photo Slack
+/// will never take is told to the member (the name stays); any other failure ends the job.
 async fn finish_photo(
     ctx: &Context,
     job: &Job,
@@ -418,42 +450,28 @@ async fn finish_photo(
     let member = job.member.as_str();
     let store = &ctx.store;
     if let Some(op) = photo_op {
-        budget::spend(store, &budget::profile_key(member), 1)?;
-        let result = match &op {
-            PhotoOp::Upload(h) | PhotoOp::Restore(h) => {
-                let Some(bytes) = store.photo(h)? else {
-                    return Ok(Outcome::Dead { reason: FailReason::PhotoMissing });
-                };
-                budget::spend(store, budget::PHOTO_KEY, 1)?;
-                let mime = match crate::photo::sniff(&bytes) {
-                    Some(image::ImageFormat::Png) => "image/png",
-                    Some(image::ImageFormat::Gif) => "image/gif",
-                    _ => "image/jpeg",
-                };
-                if matches!(op, PhotoOp::Upload(_)) {
-                    // Armed before the call: Slack may deliver the echo before it answers.
-                    store.update_member(member, |m| {
-                        let current = m.profile.as_ref().and_then(|p| p.avatar_hash.clone());
-                        m.applied.photo_echo.arm(current);
-                    })?;
-                }
-                store.flush().await?;
-                ctx.slack.set_photo(token, bytes, mime).await
-            }
-            PhotoOp::Delete => {
-                store.flush().await?;
-                ctx.slack.form("users.deletePhoto", token, &[]).await.map(|_| ())
-            }
+        let result = match photo_call(ctx, member, token, &op).await? {
+            Some(result) => result,
+            None => return Ok(Outcome::Dead { reason: FailReason::PhotoMissing }),
         };
         if let Err(e) = result {
             store.update_member(member, |m| m.applied.photo_echo.cancel())?;
-            on_auth_failure(ctx, member, &e);
-            return Ok(classify(&ctx.telemetry, &e, job.attempts));
+            return Ok(match (&op, preset, &e) {
+                (PhotoOp::Upload(h), Some(p), ApiError::Slack(code)) if crate::slack::classify(code) == SlackErrorKind::PhotoRefused => {
+                    refused(ctx, job, p, ProfileWrite::Photo, h, code).await?;
+                    Outcome::Done
+                }
+                _ => {
+                    on_auth_failure(ctx, member, &e);
+                    classify(&ctx.telemetry, &e, job.attempts)
+                }
+            });
         }
         store.update_member(member, |m| {
             match &op {
                 PhotoOp::Upload(h) => {
                     m.applied.photo = Some(h.clone());
+                    m.refusals.photo = None;
                 }
                 PhotoOp::Restore(_) | PhotoOp::Delete => {
                     m.applied.photo = None;
@@ -475,34 +493,109 @@ async fn finish_photo(
     Ok(Outcome::Done)
 }
 
-/// Slack refused the preset's name: record it (so `status` shows it) and tell the member once
-/// per refused name, in words they can act on.
-async fn name_refused(ctx: &Context, job: &Job, emoji: &str, name: &str, code: &str) -> anyhow::Result<()> {
-    tracing::warn!(code, "Slack refused the preset's display name; applying the photo anyway");
-    ctx.telemetry.swaps.inc("name_refused");
-    let reason = FailReason::NameRefused { emoji: emoji.to_string(), code: code.to_string() };
-    crate::store::queue::dead_letter(&ctx.store, job, reason)?;
-    let before = ctx.store.member(&job.member)?.refused_name;
-    if before.as_deref() == Some(name) {
+/// The one Slack call of a photo operation, after paying for it; None when the photo to upload
+/// is no longer in the database.
+async fn photo_call(ctx: &Context, member: &str, token: &Secret, op: &PhotoOp) -> anyhow::Result<Option<Result<(), ApiError>>> {
+    let store = &ctx.store;
+    budget::spend(store, &budget::profile_key(member), 1)?;
+    match op {
+        PhotoOp::Upload(h) | PhotoOp::Restore(h) => {
+            let Some(bytes) = store.photo(h)? else { return Ok(None) };
+            budget::spend(store, budget::PHOTO_KEY, 1)?;
+            let mime = match crate::photo::sniff(&bytes) {
+                Some(image::ImageFormat::Png) => "image/png",
+                Some(image::ImageFormat::Gif) => "image/gif",
+                _ => "image/jpeg",
+            };
+            if matches!(op, PhotoOp::Upload(_)) {
+                // Armed before the call: Slack may deliver the echo before it answers.
+                store.update_member(member, |m| {
+                    let current = m.profile.as_ref().and_then(|p| p.avatar_hash.clone());
+                    m.applied.photo_echo.arm(current);
+                })?;
+            }
+            store.flush().await?;
+            Ok(Some(ctx.slack.set_photo(token, bytes, mime).await))
+        }
+        PhotoOp::Delete => {
+            store.flush().await?;
+            Ok(Some(ctx.slack.form("users.deletePhoto", token, &[]).await.map(|_| ())))
+        }
+    }
+}
+
+/// Slack refused `write` of the preset for a reason the member can act on (`contents`: the name,
+/// or the photo's hash). That part of the job is dead-lettered, the refusal remembered (so the
+/// same write is not tried again for nothing, see [`skip_refused`]) and the member told once
+/// per refusal of the same contents; the job's other write goes on.
+async fn refused(ctx: &Context, job: &Job, preset: &Preset, write: ProfileWrite, contents: &str, code: &str) -> anyhow::Result<()> {
+    let (store, emoji) = (&ctx.store, preset.emoji.as_str());
+    tracing::warn!(code, ?write, "Slack refused part of the preset; the rest of the job goes on");
+    ctx.telemetry.swaps.inc(match write {
+        ProfileWrite::Name => "name_refused",
+        ProfileWrite::Photo => "photo_refused",
+    });
+    crate::store::queue::dead_letter(store, job, FailReason::refused(write, emoji, code))?;
+    let refusal = Refusal {
+        emoji: emoji.to_string(),
+        contents: contents.to_string(),
+        code: code.to_string(),
+        preset_updated_ms: preset.updated_ms,
+        event_ts: job.event_ts.clone(),
+    };
+    let told = store.modify_member(&job.member, |m| {
+        let slot = m.refusals.of_mut(write);
+        let told = slot.as_ref().is_some_and(|r| r.same_as(emoji, contents, code));
+        *slot = Some(refusal);
+        told
+    })?;
+    if told {
         return Ok(());
     }
-    ctx.store.update_member(&job.member, |m| m.refused_name = Some(name.to_string()))?;
-    let why = match code {
-        "invalid_starts_with_at" => "a display name can't start with `@`",
-        "name_not_allowed" => "a display name can't contain a web address",
-        "reserved_name" => "that name is reserved",
-        "too_long" => "that name is too long",
-        _ => "your workspace doesn't let apps change your display name, or doesn't allow that one",
-    };
-    let cmd = &ctx.config.command;
-    let text = format!(
-        ":warning: Slack refused the display name of your :{emoji}: preset, *{}* (`{code}`): {why}. Its photo (if any) is applied; change the name with `{cmd} add :{emoji}: New name`.",
-        crate::command::escape(name)
-    );
+    let name = (write == ProfileWrite::Name).then_some(contents);
+    let mut text = refusal_message(&ctx.config.command, write, emoji, name, code);
+    if write == ProfileWrite::Name && preset.photo.is_some() {
+        text.push_str(" Its photo is applied all the same.");
+    }
     if let Err(e) = ctx.slack.post_message(&job.member, &text, None).await {
-        tracing::warn!(error = %e, "could not tell the member about the refused name");
+        tracing::warn!(error = %e, "could not tell the member about the refusal");
     }
     Ok(())
+}
+
+/// The DM about a refusal: which write of which preset Slack refused, and [`refusal_advice`].
+fn refusal_message(cmd: &str, write: ProfileWrite, emoji: &str, name: Option<&str>, code: &str) -> String {
+    let what = match (write, name) {
+        (ProfileWrite::Name, Some(n)) => format!("the display name '{}'", crate::command::escape(n)),
+        (ProfileWrite::Name, None) => "the display name".to_string(),
+        (ProfileWrite::Photo, _) => "the photo".to_string(),
+    };
+    format!(":warning: Slack refused {what} of your :{emoji}: preset (`{code}`): {}", refusal_advice(cmd, write, emoji, code))
+}
+
+/// What Slack's refusal `code` of a preset's `write` means and what the member can do about it:
+/// one sentence per code.
+fn refusal_advice(cmd: &str, write: ProfileWrite, emoji: &str, code: &str) -> String {
+    let rename = format!("Change it with `{cmd} add :{emoji}: New Name`.");
+    let photo = format!("`{cmd} photo :{emoji}:`");
+    let max = crate::command::MAX_DISPLAY_NAME_CHARS;
+    match (write, code) {
+        (ProfileWrite::Name, "invalid_starts_with_at") => format!("names cannot start with @. {rename}"),
+        (ProfileWrite::Name, "name_not_allowed") => format!("names cannot contain a link or a web address. {rename}"),
+        (ProfileWrite::Name, "reserved_name") => format!("that name is reserved in your workspace. {rename}"),
+        (ProfileWrite::Name, "too_long") => format!("names can be at most {max} characters. {rename}"),
+        (ProfileWrite::Name, "not_allowed" | "profile_set_failed" | "partial_profile_set_failed") => {
+            "your workspace manages names through SSO or Enterprise Grid; ask an admin to allow display-name changes.".to_string()
+        }
+        (ProfileWrite::Name, c) if c.starts_with("invalid_name") => format!("Slack doesn't accept some of its characters. {rename}"),
+        (ProfileWrite::Name, _) => format!("Slack won't take that name. {rename}"),
+        (ProfileWrite::Photo, "bad_image") => format!("Slack couldn't read it as an image. Send another with {photo}."),
+        (ProfileWrite::Photo, "too_large") => format!("it is larger than Slack accepts. Send a smaller one with {photo}."),
+        (ProfileWrite::Photo, "too_many_frames") => {
+            format!("it has more animation frames than Slack accepts. Send a still image with {photo}.")
+        }
+        (ProfileWrite::Photo, _) => format!("Slack won't take that photo. Send another with {photo}."),
+    }
 }
 
 /// The Slack calls to make, given the desired name/photo (None = the member's own).
@@ -679,6 +772,71 @@ mod tests {
         let plan = plan(&s, None, Some(&active), false);
         assert_eq!(plan.noted_name.as_deref(), Some("Away"));
         assert_eq!(plan.name, Some(NameOp::Restore("Ann".into())));
+    }
+
+    fn refusal(emoji: &str, contents: &str, updated: u64, event_ts: &str) -> Refusal {
+        Refusal { emoji: emoji.into(), contents: contents.into(), code: "x".into(), preset_updated_ms: updated, event_ts: event_ts.into() }
+    }
+
+    #[test]
+    fn a_refused_write_is_not_tried_again_until_the_preset_or_the_status_changes() {
+        let mut p = preset("x", Some("@Away"), Some("p1"));
+        p.updated_ms = 7;
+        let s = state("Ann", Applied { preset: Some("x".into()), ..Default::default() }, Some(base()));
+        let both = plan(&s, Some(&p), Some(&p), false);
+        assert_eq!(both.writes(), 2);
+        let refused = Refusals { name: Some(refusal("x", "@Away", 7, "100.5")), photo: None };
+        // The same status (a command's job, or the same event again): the name is skipped, the photo goes.
+        for ts in ["", "100.5", "99.0"] {
+            let kept = skip_refused(both.clone(), &refused, Some(&p), ts);
+            assert_eq!((kept.name, kept.photo), (None, Some(PhotoOp::Upload("p1".into()))), "{ts}");
+        }
+        // A newer status change tries again.
+        assert_eq!(skip_refused(both.clone(), &refused, Some(&p), "100.6"), both);
+        // So do an edited preset, other contents, or another preset.
+        let edited = Refusals { name: Some(refusal("x", "@Away", 6, "100.5")), photo: None };
+        assert_eq!(skip_refused(both.clone(), &edited, Some(&p), ""), both);
+        let other = Refusals { name: Some(refusal("x", "@Gone", 7, "100.5")), photo: Some(refusal("y", "p1", 7, "100.5")) };
+        assert_eq!(skip_refused(both.clone(), &other, Some(&p), ""), both);
+        // A refused photo is skipped the same way; restores are never skipped.
+        let photo = Refusals { name: None, photo: Some(refusal("x", "p1", 7, "")) };
+        assert_eq!(skip_refused(both.clone(), &photo, Some(&p), "").photo, None);
+        assert!(skip_refused(both.clone(), &photo, Some(&p), "1.0").photo.is_some(), "an event is newer than a command");
+        let restore =
+            Plan { name: Some(NameOp::Restore("Ann".into())), photo: Some(PhotoOp::Restore("orig".into())), ..Default::default() };
+        assert_eq!(skip_refused(restore.clone(), &refused, None, ""), restore);
+    }
+
+    #[test]
+    fn each_refusal_code_has_its_own_advice() {
+        use ProfileWrite::{Name, Photo};
+        let rename = "Change it with `/sp add :palm_tree: New Name`.";
+        let cases = [
+            (Name, "invalid_starts_with_at", "names cannot start with @."),
+            (Name, "name_not_allowed", "names cannot contain a link or a web address."),
+            (Name, "reserved_name", "that name is reserved in your workspace."),
+            (Name, "too_long", "names can be at most 80 characters."),
+            (Name, "invalid_name_punctuation", "Slack doesn't accept some of its characters."),
+            (Photo, "bad_image", "Slack couldn't read it as an image. Send another with `/sp photo :palm_tree:`."),
+            (Photo, "too_large", "it is larger than Slack accepts. Send a smaller one with `/sp photo :palm_tree:`."),
+            (Photo, "too_many_frames", "it has more animation frames than Slack accepts. Send a still image with `/sp photo :palm_tree:`."),
+        ];
+        for (write, code, want) in cases {
+            let advice = refusal_advice("/sp", write, "palm_tree", code);
+            assert!(advice.starts_with(want), "{code}: {advice}");
+            assert_eq!(advice.ends_with(rename), write == Name, "{code}: {advice}");
+        }
+        for code in ["not_allowed", "profile_set_failed", "partial_profile_set_failed"] {
+            let advice = refusal_advice("/sp", Name, "palm_tree", code);
+            assert_eq!(advice, "your workspace manages names through SSO or Enterprise Grid; ask an admin to allow display-name changes.");
+        }
+        let m = refusal_message("/sp", Name, "palm_tree", Some("@x <!here>"), "invalid_starts_with_at");
+        assert_eq!(
+            m,
+            ":warning: Slack refused the display name '@x &lt;!here&gt;' of your :palm_tree: preset (`invalid_starts_with_at`): names cannot start with @. Change it with `/sp add :palm_tree: New Name`."
+        );
+        let m = refusal_message("/sp", Photo, "car", None, "bad_image");
+        assert!(m.starts_with(":warning: Slack refused the photo of your :car: preset (`bad_image`): Slack couldn't"), "{m}");
     }
 
     #[test]

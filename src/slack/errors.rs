@@ -11,6 +11,8 @@ pub enum SlackErrorKind {
     AuthDead,
     /// `users.profile.set` will never take this display name.
     NameRefused,
+    /// `users.setPhoto` will never take this image.
+    PhotoRefused,
     /// Slack asks us to slow down.
     RateLimited,
     /// Slack failed on its side: retrying later may work.
@@ -38,6 +40,10 @@ const NAME_REFUSED: &[&str] = &[
     "partial_profile_set_failed",
 ];
 
+/// Codes `users.setPhoto` answers when it will never take an image: not one it can read, too
+/// many bytes or pixels, too many animation frames.
+const PHOTO_REFUSED: &[&str] = &["bad_image", "too_large", "too_many_frames"];
+
 /// Codes for Slack failing on its side.
 const TRANSIENT: &[&str] = &["internal_error", "fatal_error", "service_unavailable", "request_timeout"];
 
@@ -47,6 +53,8 @@ pub fn classify(code: &str) -> SlackErrorKind {
         SlackErrorKind::AuthDead
     } else if NAME_REFUSED.contains(&code) || code.starts_with("invalid_name") {
         SlackErrorKind::NameRefused
+    } else if PHOTO_REFUSED.contains(&code) {
+        SlackErrorKind::PhotoRefused
     } else if code == "ratelimited" {
         SlackErrorKind::RateLimited
     } else if TRANSIENT.contains(&code) {
@@ -95,6 +103,9 @@ mod tests {
             ("partial_profile_set_failed", NameRefused),
             ("invalid_name_required", NameRefused),
             ("invalid_name_punctuation", NameRefused),
+            ("bad_image", PhotoRefused),
+            ("too_large", PhotoRefused),
+            ("too_many_frames", PhotoRefused),
             ("ratelimited", RateLimited),
             ("internal_error", Transient),
             ("fatal_error", Transient),
@@ -108,6 +119,20 @@ mod tests {
             assert_eq!(classify(code), kind, "{code}");
             assert_eq!(is_auth_dead(code), kind == AuthDead, "{code}");
         }
+    }
+
+    #[test]
+    fn a_refused_name_or_photo_says_which_write_and_is_never_transient() {
+        for code in ["invalid_starts_with_at", "name_not_allowed", "reserved_name", "too_long", "not_allowed", "profile_set_failed"] {
+            assert_eq!(classify(code), NameRefused, "{code}");
+        }
+        for code in ["bad_image", "too_large", "too_many_frames"] {
+            assert_eq!(classify(code), PhotoRefused, "{code}");
+            assert!(!is_auth_dead(code), "{code}");
+        }
+        // Exact codes: a longer one is some other refusal.
+        assert_eq!(classify("bad_image_format"), Permanent);
+        assert_eq!(classify("xtoo_large"), Permanent);
     }
 
     #[test]

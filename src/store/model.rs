@@ -177,16 +177,78 @@ pub struct MemberState {
     /// A permanent failure was already told to the member; do not repeat it.
     #[serde(default)]
     pub failure_notified: bool,
-    /// The preset name Slack last refused (`invalid_starts_with_at`, `name_not_allowed`, …), so the
-    /// member hears about it once, not at every swap.
+    /// What Slack last refused of each write (a preset's name, a preset's photo), so the member
+    /// hears about a refusal once and the same write is not tried again for nothing. Records
+    /// written before it hold a `refused_name` string instead, which is ignored: at worst the
+    /// member hears about that name once more.
     #[serde(default)]
-    pub refused_name: Option<String>,
+    pub refusals: Refusals,
     /// Window start of the last "slow down" notice for commands.
     #[serde(default)]
     pub last_limit_notice_ms: u64,
     /// The member's profile as the newest event showed it.
     #[serde(default)]
     pub profile: Option<ProfileSnapshot>,
+}
+
+/// The two writes a preset makes: its display name (`users.profile.set`) and its photo
+/// (`users.setPhoto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileWrite {
+    Name,
+    Photo,
+}
+
+/// Slack refused one write of a preset for a reason the member can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The preset's emoji.
+    pub emoji: String,
+    /// What was refused: the name itself, or the photo's hash.
+    pub contents: String,
+    /// Slack's error code.
+    pub code: String,
+    /// `updated_ms` of the preset when it was refused: an edit since then changes the preset.
+    #[serde(default)]
+    pub preset_updated_ms: u64,
+    /// `event_ts` of the job that got the refusal (empty when a command queued it): only a newer
+    /// status change tries the same write again.
+    #[serde(default)]
+    pub event_ts: String,
+}
+
+impl Refusal {
+    /// Whether this refusal was of the same preset contents (`emoji`, `contents`) and `code`:
+    /// the member already heard about it.
+    pub fn same_as(&self, emoji: &str, contents: &str, code: &str) -> bool {
+        self.emoji == emoji && self.contents == contents && self.code == code
+    }
+}
+
+/// The last refusal of each [`ProfileWrite`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusals {
+    #[serde(default)]
+    pub name: Option<Refusal>,
+    #[serde(default)]
+    pub photo: Option<Refusal>,
+}
+
+impl Refusals {
+    pub fn of(&self, write: ProfileWrite) -> Option<&Refusal> {
+        match write {
+            ProfileWrite::Name => self.name.as_ref(),
+            ProfileWrite::Photo => self.photo.as_ref(),
+        }
+    }
+
+    pub fn of_mut(&mut self, write: ProfileWrite) -> &mut Option<Refusal> {
+        match write {
+            ProfileWrite::Name => &mut self.name,
+            ProfileWrite::Photo => &mut self.photo,
+        }
+    }
 }
 
 /// Where a member's profile should be.
@@ -283,6 +345,8 @@ pub enum FailReason {
     Slack { code: String },
     /// Slack will never take the display name of the `emoji` preset.
     NameRefused { emoji: String, code: String },
+    /// Slack will never take the photo of the `emoji` preset (`bad_image`, `too_large`, …).
+    PhotoRefused { emoji: String, code: String },
     /// The preset's photo is no longer in the database.
     PhotoMissing,
     /// The member disconnected the bot.
@@ -316,9 +380,10 @@ impl FailReason {
             let Some((n, last)) = rest.split_once(" attempts: ") else { return other() };
             return n.parse().map(|attempts| FailReason::GaveUp { attempts, last: last.to_string() }).unwrap_or_else(|_| other());
         }
-        if let Some(rest) = text.strip_prefix("Slack refused the name of :") {
+        for write in [ProfileWrite::Name, ProfileWrite::Photo] {
+            let Some(rest) = text.strip_prefix(refused_prefix(write)) else { continue };
             let Some((emoji, code)) = rest.strip_suffix(')').and_then(|r| r.split_once(": (")) else { return other() };
-            return FailReason::NameRefused { emoji: emoji.to_string(), code: code.to_string() };
+            return FailReason::refused(write, emoji, code);
         }
         let is_code = !text.is_empty() && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if is_code {
@@ -328,10 +393,28 @@ impl FailReason {
         }
     }
 
+    /// Slack refused `write` of the `emoji` preset with `code`.
+    pub fn refused(write: ProfileWrite, emoji: &str, code: &str) -> FailReason {
+        let (emoji, code) = (emoji.to_string(), code.to_string());
+        match write {
+            ProfileWrite::Name => FailReason::NameRefused { emoji, code },
+            ProfileWrite::Photo => FailReason::PhotoRefused { emoji, code },
+        }
+    }
+
+    /// Which write of which preset Slack refused, and its code, when this is such a refusal.
+    pub fn refusal(&self) -> Option<(ProfileWrite, &str, &str)> {
+        match self {
+            FailReason::NameRefused { emoji, code } => Some((ProfileWrite::Name, emoji, code)),
+            FailReason::PhotoRefused { emoji, code } => Some((ProfileWrite::Photo, emoji, code)),
+            _ => None,
+        }
+    }
+
     /// The Slack error code behind it, if one is: what a refusal or revocation said.
     pub fn slack_code(&self) -> Option<&str> {
         match self {
-            FailReason::Slack { code } | FailReason::NameRefused { code, .. } => Some(code),
+            FailReason::Slack { code } | FailReason::NameRefused { code, .. } | FailReason::PhotoRefused { code, .. } => Some(code),
             FailReason::Revoked { reason } => Some(reason.strip_prefix("refresh_failed: ").unwrap_or(reason)),
             _ => None,
         }
@@ -342,13 +425,22 @@ impl std::fmt::Display for FailReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FailReason::Slack { code } => f.write_str(code),
-            FailReason::NameRefused { emoji, code } => write!(f, "Slack refused the name of :{emoji}: ({code})"),
+            FailReason::NameRefused { emoji, code } => write!(f, "{}{emoji}: ({code})", refused_prefix(ProfileWrite::Name)),
+            FailReason::PhotoRefused { emoji, code } => write!(f, "{}{emoji}: ({code})", refused_prefix(ProfileWrite::Photo)),
             FailReason::PhotoMissing => f.write_str(PHOTO_MISSING_TEXT),
             FailReason::Disconnected => f.write_str(DISCONNECTED_TEXT),
             FailReason::Revoked { reason } => f.write_str(reason),
             FailReason::GaveUp { attempts, last } => write!(f, "gave up after {attempts} attempts: {last}"),
             FailReason::Other { text } => f.write_str(text),
         }
+    }
+}
+
+/// How a refusal's text begins: `Slack refused the name of :palm_tree: (name_not_allowed)`.
+fn refused_prefix(write: ProfileWrite) -> &'static str {
+    match write {
+        ProfileWrite::Name => "Slack refused the name of :",
+        ProfileWrite::Photo => "Slack refused the photo of :",
     }
 }
 
@@ -507,6 +599,11 @@ mod tests {
                 "Slack refused the name of :palm_tree: (name_not_allowed)",
                 FailReason::NameRefused { emoji: "palm_tree".into(), code: "name_not_allowed".into() },
             ),
+            (
+                "Slack refused the photo of :car: (too_many_frames)",
+                FailReason::PhotoRefused { emoji: "car".into(), code: "too_many_frames".into() },
+            ),
+            ("Slack refused the photo of :car:", FailReason::Other { text: "Slack refused the photo of :car:".into() }),
             ("failure 199", FailReason::Other { text: "failure 199".into() }),
             ("gave up after many attempts: x", FailReason::Other { text: "gave up after many attempts: x".into() }),
         ];
@@ -522,6 +619,7 @@ mod tests {
         let all = [
             FailReason::Slack { code: "no_permission".into() },
             FailReason::NameRefused { emoji: "car".into(), code: "too_long".into() },
+            FailReason::PhotoRefused { emoji: "car".into(), code: "bad_image".into() },
             FailReason::PhotoMissing,
             FailReason::Disconnected,
             FailReason::Revoked { reason: "token_revoked".into() },
@@ -539,8 +637,40 @@ mod tests {
     fn the_slack_code_behind_a_reason() {
         assert_eq!(FailReason::Slack { code: "invalid_auth".into() }.slack_code(), Some("invalid_auth"));
         assert_eq!(FailReason::Revoked { reason: "refresh_failed: token_expired".into() }.slack_code(), Some("token_expired"));
+        assert_eq!(FailReason::PhotoRefused { emoji: "x".into(), code: "too_large".into() }.slack_code(), Some("too_large"));
         assert_eq!(FailReason::Disconnected.slack_code(), None);
         assert_eq!(FailReason::GaveUp { attempts: 1, last: "Slack said invalid_auth".into() }.slack_code(), None);
+    }
+
+    #[test]
+    fn a_refusal_names_its_write_preset_and_code() {
+        let r = FailReason::refused(ProfileWrite::Photo, "palm_tree", "bad_image");
+        assert_eq!(r, FailReason::PhotoRefused { emoji: "palm_tree".into(), code: "bad_image".into() });
+        assert_eq!(r.refusal(), Some((ProfileWrite::Photo, "palm_tree", "bad_image")));
+        let r = FailReason::refused(ProfileWrite::Name, "car", "reserved_name");
+        assert_eq!(r.refusal(), Some((ProfileWrite::Name, "car", "reserved_name")));
+        assert_eq!(r.to_string(), "Slack refused the name of :car: (reserved_name)");
+        assert_eq!(FailReason::Slack { code: "bad_image".into() }.refusal(), None);
+    }
+
+    #[test]
+    fn member_states_from_before_refusals_decode() {
+        let old = r#"{"paused":true,"refused_name":"@ada","applied":{"preset":"x"}}"#;
+        let m: MemberState = serde_json::from_str(old).expect("old member state");
+        assert!(m.paused && m.refusals == Refusals::default());
+        assert_eq!(m.applied.preset.as_deref(), Some("x"));
+        let mut m = MemberState::default();
+        *m.refusals.of_mut(ProfileWrite::Photo) = Some(Refusal {
+            emoji: "x".into(),
+            contents: "h1".into(),
+            code: "too_large".into(),
+            preset_updated_ms: 3,
+            event_ts: "1.2".into(),
+        });
+        let back: MemberState = serde_json::from_str(&serde_json::to_string(&m).expect("encode")).expect("decode");
+        assert_eq!(back, m);
+        assert!(back.refusals.of(ProfileWrite::Photo).is_some_and(|r| r.same_as("x", "h1", "too_large")));
+        assert!(back.refusals.of(ProfileWrite::Name).is_none());
     }
 
     #[test]

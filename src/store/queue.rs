@@ -92,13 +92,23 @@ pub fn now_ts() -> String {
 /// Files a job that failed for good, keeping only the member's newest
 /// [`DEAD_PER_MEMBER`] (a member whose token is broken fails every swap).
 pub fn dead_letter(store: &Store, job: &Job, reason: impl Into<FailReason>) -> anyhow::Result<()> {
-    let key = format!("{}\0{:020}", job.member, now_ms());
+    // Both writes of one job (its name, then its photo) may be refused within a millisecond.
+    let mut at = now_ms();
+    while store.dead.contains(dead_key(&job.member, at))? {
+        at += 1;
+    }
+    let key = dead_key(&job.member, at);
     store.dead.insert(key, &DeadJob { job: job.clone(), reason: reason.into(), at_ms: now_ms() })?;
     let keys: Vec<_> = store.dead.raw().scan_prefix(member_prefix(&job.member)).keys().collect::<Result<_, _>>()?;
     for k in keys.iter().take(keys.len().saturating_sub(DEAD_PER_MEMBER)) {
         store.dead.raw().remove(k)?;
     }
     Ok(())
+}
+
+/// A dead letter's key: the member, then the time (so a member's sort oldest first).
+fn dead_key(member: &str, at_ms: u64) -> String {
+    format!("{member}\0{at_ms:020}")
 }
 
 /// Forgets dead letters older than `max_age_ms`; returns how many went.
