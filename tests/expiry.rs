@@ -170,11 +170,18 @@ async fn a_status_changed_before_its_expiration_cancels_the_timer() {
     let slack = FakeSlack::start().await;
     let bot = setup(&slack, BotOptions::default()).await;
     let expiration = swap_with_expiry(&slack, &bot, 3).await;
+    // The Home tab says it too (published after the swap).
+    let shows_expiry = |s: &FakeSlack| s.home_view(MEMBER).is_some_and(|v| collect_text(&v).contains("status expires at"));
+    assert!(slack.wait_until(secs(5), shows_expiry).await, "Home: {:?}\n{}", slack.home_view(MEMBER), bot.logs());
     // The member makes the same status permanent (no expiration) before it runs out.
     let (env, _) = slack.set_expiring_status(MEMBER, EMOJI, "Weekly sync", 0).await;
     assert!(slack.wait_for_ack(&env, secs(10)).await.is_some(), "no ack\n{}", bot.logs());
     let status = slash_reply(&slack, &bot, MEMBER, "status").await;
     assert!(!status.contains("expires"), "the timer is still pending: {status:?}");
+    let (home, _) = slack.app_home_opened(MEMBER).await;
+    assert!(slack.wait_for_ack(&home, secs(10)).await.is_some());
+    let republished = slack.wait_until(secs(5), |s| s.home_view(MEMBER).is_some_and(|v| !collect_text(&v).contains("expires"))).await;
+    assert!(republished, "Home still shows the expiry: {:?}", slack.home_view(MEMBER));
     let reads = slack.count_calls("users.profile.get");
     sleep_until(instant_of(expiration) + secs(3)).await;
     assert_eq!(shown_name(&slack), PRESET_NAME, "restored although the status stays\n{}", bot.logs());
