@@ -65,6 +65,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     // The dashboard's history is only kept while there is a listener to show it.
     let sampler = ctx.config.metrics.listen.is_some().then(|| tokio::spawn(crate::web::sampler::run(ctx.clone())));
     let tokens = tokio::spawn(crate::jobs::token_refresh::run(ctx.clone()));
+    let expiry = tokio::spawn(crate::jobs::expiry::run(ctx.clone()));
     let store_health = {
         let ctx = ctx.clone();
         tokio::spawn(async move { ctx.store.watch_health(ctx.config.unwritable_exit, ctx.shutdown.clone()).await })
@@ -94,6 +95,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         let _ = s.await;
     }
     let _ = tokens.await;
+    let _ = expiry.await;
     let _ = store_health.await;
     if let Some(reason) = ctx.store.health().restart_reason() {
         // Already said in the log, once; the flush is a last try and expected to fail.

@@ -62,6 +62,8 @@ pub struct Context {
     pub socket: Arc<SocketStatus>,
     /// Wakes the job runner when work is queued.
     pub work: Notify,
+    /// Wakes the expiry job when a status-expiry timer is armed (see `jobs::expiry`).
+    pub expiry: Notify,
     pub shutdown: Shutdown,
     pub avatars: crate::profiles::ProfileCache,
     /// Every photo decode waits its turn here (see `photo::PhotoGate`).
@@ -89,6 +91,7 @@ impl Context {
             socket: Arc::new(SocketStatus { telemetry: telemetry.clone(), ..SocketStatus::default() }),
             telemetry,
             work: Notify::new(),
+            expiry: Notify::new(),
             shutdown,
             oauth: OauthRuntime::default(),
         }
@@ -127,6 +130,7 @@ impl Context {
             photos: &self.photos,
             images: &self.config.images,
             work: &self.work,
+            expiry: &self.expiry,
         }
     }
 

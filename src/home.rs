@@ -13,7 +13,8 @@ use crate::emoji::EmojiCache;
 use crate::profiles::ProfileCache;
 use crate::slack::blocks::{self, Id, *};
 use crate::slack::SlackClient;
-use crate::store::{Preset, Store};
+use crate::store::timers::{self, ExpiryTimer};
+use crate::store::{now_ms, Preset, Store};
 
 /// Each preset takes two blocks (section + actions); the header takes ~8.
 pub const MAX_ROWS: usize = 40;
@@ -122,6 +123,8 @@ pub struct HomeState<'a> {
     pub total: usize,
     /// The name the member's profile shows now.
     pub shown: Option<String>,
+    /// A pending status expiry, as a sentence ([`expiry_note`]).
+    pub expiry: Option<String>,
 }
 
 /// The member's Home view, `shown` being the name their profile shows now.
@@ -149,7 +152,31 @@ pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>) -> an
         rows,
         total: presets.len(),
         shown,
+        expiry: pending_expiry(deps.store, member),
     }))
+}
+
+/// The member's pending status expiry as a sentence, unless they are paused (then nothing of
+/// theirs changes at expiry).
+pub(crate) fn pending_expiry(store: &Store, member: &str) -> Option<String> {
+    let timer = timers::get(store, member)?;
+    let paused = store.member(member).map(|m| m.paused).unwrap_or(false);
+    (!paused).then(|| expiry_note(&timer, now_ms()))
+}
+
+/// "Your :spiral_calendar_pad: status expires at 17:00 UTC; I'll put your own name and photo
+/// back then." Times are UTC (HH:MM); a day other than today's (UTC) is named first.
+pub(crate) fn expiry_note(timer: &ExpiryTimer, now_ms: u64) -> String {
+    let at = |ms: u64, fmt: &str| {
+        jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX)).map(|t| t.strftime(fmt).to_string()).unwrap_or_default()
+    };
+    let day = at(timer.expires_at_ms, "%Y-%m-%d");
+    let when = if day == at(now_ms, "%Y-%m-%d") { String::new() } else { format!("on {day} ") };
+    format!(
+        "Your :{}: status expires {when}at {} UTC; I'll put your own name and photo back then.",
+        timer.emoji,
+        at(timer.expires_at_ms, "%H:%M")
+    )
 }
 
 /// The Home view for a state.
@@ -169,6 +196,9 @@ pub fn compose(s: &HomeState<'_>) -> SlackHomeView {
     out.push(section(text).with_block_id(SlackBlockId("pause".into())).with_accessory(toggle.into()).into());
     if let Some(active) = &s.active {
         out.push(context(format!("Now showing your :{active}: preset.")).into());
+    }
+    if let Some(note) = &s.expiry {
+        out.push(context(note.clone()).with_block_id(SlackBlockId("expiry".into())).into());
     }
     out.push(SlackDividerBlock::new().into());
     if s.total == 0 {
@@ -290,6 +320,21 @@ mod tests {
         assert!(name.encode_utf16().count() as u64 <= max, "{max}");
         assert_eq!(view["blocks"][1]["block_id"], "name_block");
         assert_eq!(view["private_metadata"], "");
+    }
+
+    #[test]
+    fn the_expiry_note_names_the_emoji_and_the_utc_time() {
+        // 2023-11-14 22:13:20 UTC
+        let at = 1_700_000_000_000;
+        let t = ExpiryTimer { emoji: "spiral_calendar_pad".into(), expires_at_ms: at };
+        assert_eq!(
+            expiry_note(&t, at - 3_600_000),
+            "Your :spiral_calendar_pad: status expires at 22:13 UTC; I'll put your own name and photo back then."
+        );
+        assert_eq!(
+            expiry_note(&t, at - 86_400_000),
+            "Your :spiral_calendar_pad: status expires on 2023-11-14 at 22:13 UTC; I'll put your own name and photo back then."
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::profiles::ProfileCache;
 use crate::secret::Secret;
 use crate::slack::types::{File, UserProfile};
 use crate::slack::SlackClient;
-use crate::store::{now_ms, queue, Desired, MemberState, Preset, ProfileSnapshot, Store, TokenRecord};
+use crate::store::{now_ms, queue, timers, Desired, MemberState, Preset, ProfileSnapshot, Store, TokenRecord};
 
 /// What the member operations read and write: the handles, not the whole context.
 pub(crate) struct MemberDeps<'a> {
@@ -30,6 +30,8 @@ pub(crate) struct MemberDeps<'a> {
     pub images: &'a Images,
     /// Wakes the job runner when work is queued.
     pub work: &'a Notify,
+    /// Wakes the expiry job when a status-expiry timer is armed or moved.
+    pub expiry: &'a Notify,
 }
 
 /// The member's usable user token, if they have one.
@@ -81,10 +83,13 @@ pub(crate) fn observe(
 ) -> anyhow::Result<Observed> {
     deps.avatars.update_from_profile(member, profile);
     if !deps.store.has_presets(member)? || usable_token(deps.store, member).is_none() {
+        timers::cancel(deps.store, member)?;
         return Ok(Observed::default());
     }
     let snapshot = snapshot(profile);
-    let status = profile.status_emoji.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| deps.emoji.canonical_or_unverified(s));
+    let expires_at_ms = profile.status_expires_at_ms();
+    let shown = profile.status_emoji.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| deps.emoji.canonical_or_unverified(s));
+    let status = effective_status(shown, expires_at_ms, now_ms());
     deps.store.locked_member(member, |locked| -> anyhow::Result<Observed> {
         let state = locked.state()?;
         if let Some(last) = state.last_event_ts.as_deref() {
@@ -108,6 +113,8 @@ pub(crate) fn observe(
             }
             m.profile = Some(snapshot.clone());
         })?;
+        let desired = desired_for(deps.store, member, status.as_deref())?;
+        keep_expiry_timer(deps, member, &desired, expires_at_ms)?;
         if state.paused {
             return Ok(Observed::default());
         }
@@ -115,7 +122,6 @@ pub(crate) fn observe(
             tracing::debug!("status unchanged: nothing to queue");
             return Ok(Observed::default());
         }
-        let desired = desired_for(deps.store, member, status.as_deref())?;
         if already_applied(&state, &desired) && !queue::is_pending(deps.store, member)? {
             tracing::debug!("profile already in the desired state");
             return Ok(Observed::default());
@@ -127,11 +133,35 @@ pub(crate) fn observe(
     })
 }
 
+/// The status that counts: the one shown, unless its expiration (unix ms; None: never) has
+/// come. An expired status is no status, also when a late or redelivered event still shows it.
+pub(crate) fn effective_status(shown: Option<String>, expires_at_ms: Option<u64>, now_ms: u64) -> Option<String> {
+    shown.filter(|_| expires_at_ms.is_none_or(|at| at > now_ms))
+}
+
+/// While `desired` is a preset for a status that expires, the member keeps an expiry timer
+/// (the expiry job puts the baseline back then); any other status cancels it.
+fn keep_expiry_timer(deps: &MemberDeps<'_>, member: &str, desired: &Desired, expires_at_ms: Option<u64>) -> anyhow::Result<()> {
+    match (desired, expires_at_ms) {
+        (Desired::Preset { emoji }, Some(at)) => {
+            if timers::arm(deps.store, member, emoji, at)? {
+                tracing::info!(emoji = emoji.as_str(), expires_at_ms = at, "status expiry timer armed");
+                deps.expiry.notify_one();
+            }
+        }
+        _ => {
+            if timers::cancel(deps.store, member)? {
+                tracing::info!("status expiry timer cancelled");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads the member's profile with their own token (`users.profile.get`) and [`observe`]s it,
 /// as if a `user_change` had said the same: for when Slack may have said nothing (a catch-up,
 /// an expiring status). A dead token disconnects the member (as a swap would) and gives
 /// `Ok(None)`; other Slack errors are returned (a `slack::ApiError` inside the `anyhow::Error`).
-#[allow(dead_code)] // the catch-up and expiry jobs (issue 13) are its callers
 pub(crate) async fn read_and_observe(deps: &MemberDeps<'_>, member: &str) -> anyhow::Result<Option<Observed>> {
     let Some(token) = usable_token(deps.store, member) else { return Ok(None) };
     let profile = match deps.slack.users_profile_get(&token, None).await {
@@ -304,4 +334,19 @@ pub(crate) async fn fetch_and_process(deps: &MemberDeps<'_>, file: &File) -> Res
         Err(e) => return Err(format!("I couldn't download that file ({e}).")),
     };
     crate::photo::process_async(bytes, PhotoLimits::from(deps.images), deps.photos).await.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::effective_status;
+
+    #[test]
+    fn an_expired_status_is_no_status() {
+        let palm = || Some("palm_tree".to_string());
+        assert_eq!(effective_status(palm(), None, 5_000), palm(), "a status without an expiration stays");
+        assert_eq!(effective_status(palm(), Some(5_001), 5_000), palm(), "not yet expired");
+        assert_eq!(effective_status(palm(), Some(5_000), 5_000), None, "expired the moment it is due");
+        assert_eq!(effective_status(palm(), Some(1_000), 5_000), None, "a late event with an old expiration");
+        assert_eq!(effective_status(None, Some(9_000), 5_000), None);
+    }
 }

@@ -186,6 +186,7 @@ pub fn db_stats(config: &Config) -> anyhow::Result<ExitCode> {
             crate::store::trees::AVATARS => store.avatars.len(),
             crate::store::trees::OAUTH_STATES => store.oauth_states.len(),
             crate::store::trees::METRIC_HISTORY => store.metric_history.len(),
+            crate::store::trees::TIMERS => crate::store::timers::count(&store),
             _ => 0,
         };
         println!("  {name:<14} {n}");

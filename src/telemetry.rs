@@ -110,6 +110,8 @@ pub struct Telemetry {
     pub swaps: Family,
     /// Times a budget or rate limit made the bot wait.
     pub rate_limit_waits: AtomicU64,
+    /// Status expiries handled (the profile re-read when a status-expiry timer came due).
+    pub expiries: AtomicU64,
 }
 
 impl Telemetry {
@@ -133,6 +135,11 @@ impl Telemetry {
     /// The latency histogram of every Web API method called so far, by method.
     pub fn api_latencies(&self) -> Vec<(String, Arc<Histogram>)> {
         self.api_latency.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Counts one status expiry handled.
+    pub fn expiry_handled(&self) {
+        self.expiries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one wait a budget or rate limit imposed.

@@ -409,6 +409,7 @@ fn events() {
                 let p = uc.user.profile.as_ref().unwrap_or_else(|| panic!("{origin}: profile"));
                 assert_eq!(p.status_emoji.as_deref(), Some(":mountain_railway:"), "{origin}: status_emoji");
                 assert_eq!(p.status_text.as_deref(), Some("riding a train"), "{origin}: status_text");
+                assert_eq!(p.status_expiration, 0, "{origin}: status_expiration");
                 assert_eq!(p.display_name.as_deref(), Some(""), "{origin}: display_name");
                 assert_eq!(p.real_name.as_deref(), Some("Some User"), "{origin}: real_name");
                 assert_eq!(p.avatar_hash.as_deref(), Some("g12345678910"), "{origin}: avatar_hash");
@@ -597,6 +598,8 @@ fn check_api(method: &str, v: &Value, masked: bool, origin: &str) {
                 present(&p.avatar_hash, "profile.avatar_hash");
                 assert!(p.best_image().is_some(), "{origin}: profile.best_image()");
                 assert_eq!(p.best_image(), v["user"]["profile"]["image_original"].as_str(), "{origin}: best_image is image_original");
+                let want = v["user"]["profile"]["status_expiration"].as_u64().unwrap_or(0);
+                assert_eq!(p.status_expiration, want, "{origin}: profile.status_expiration");
             }
         }
         "users.profile.get" | "users.profile.set" | "users.setPhoto" => {
@@ -619,6 +622,7 @@ fn check_api(method: &str, v: &Value, masked: bool, origin: &str) {
                     let pr = &v["profile"];
                     let want = pr["image_original"].as_str().or(pr["image_1024"].as_str()).or(pr["image_512"].as_str());
                     assert_eq!(Some(best), want, "{origin}: best_image picks the largest");
+                    assert_eq!(p.status_expiration, pr["status_expiration"].as_u64().unwrap_or(0), "{origin}: status_expiration");
                 }
             }
         }

@@ -26,6 +26,11 @@ pub fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Er
     })
 }
 
+/// Like [`lenient_u64`], with 0 for anything that is not a number.
+pub fn lenient_u64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    lenient_u64(d).map(Option::unwrap_or_default)
+}
+
 /// A bool, or anything else read as false.
 pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
@@ -56,6 +61,10 @@ pub struct UserProfile {
     pub status_emoji: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub status_text: Option<String>,
+    /// When the status clears itself (unix seconds); 0 (also for absent or null): never. A plain
+    /// `u64`, not an `Option`: `Event::UserChange` carries a profile and must stay small.
+    #[serde(default, deserialize_with = "lenient_u64_or_zero")]
+    pub status_expiration: u64,
     #[serde(default, deserialize_with = "lenient_string")]
     pub avatar_hash: Option<String>,
     #[serde(default, deserialize_with = "lenient_bool")]
@@ -79,6 +88,11 @@ pub struct UserProfile {
 }
 
 impl UserProfile {
+    /// When the status expires (unix ms), if it ever does.
+    pub fn status_expires_at_ms(&self) -> Option<u64> {
+        (self.status_expiration != 0).then(|| self.status_expiration.saturating_mul(1000))
+    }
+
     /// The largest image the profile offers: `image_original`, else the biggest `image_N`.
     pub fn best_image(&self) -> Option<&str> {
         [
@@ -161,4 +175,22 @@ pub struct AuthedUser {
     pub refresh_token: Option<String>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub expires_in: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_expiration_is_read_tolerantly() {
+        let read = |v: serde_json::Value| serde_json::from_value::<UserProfile>(v).unwrap().status_expires_at_ms();
+        assert_eq!(read(serde_json::json!({"status_expiration": 1_700_000_000u64})), Some(1_700_000_000_000));
+        assert_eq!(read(serde_json::json!({"status_expiration": "1700000000"})), Some(1_700_000_000_000));
+        // Past 32 bits (NOTES.md): still a plain number.
+        assert_eq!(read(serde_json::json!({"status_expiration": 5_000_000_000u64})), Some(5_000_000_000_000));
+        for never in [serde_json::json!({"status_expiration": 0}), serde_json::json!({"status_expiration": null}), serde_json::json!({})] {
+            assert_eq!(read(never.clone()), None, "{never}");
+        }
+        assert_eq!(read(serde_json::json!({"status_expiration": "soon"})), None);
+    }
 }

@@ -12,6 +12,7 @@ pub mod model;
 pub mod oauth_states;
 pub mod queue;
 pub mod sealed;
+pub mod timers;
 pub mod tokens;
 
 use std::marker::PhantomData;
@@ -41,8 +42,9 @@ pub mod trees {
     pub const AVATARS: &str = "avatars";
     pub const OAUTH_STATES: &str = "oauth_states";
     pub const METRIC_HISTORY: &str = "metric_history";
+    pub const TIMERS: &str = "timers";
     pub const ALL: &[&str] =
-        &[META, PRESETS, PHOTOS, MEMBERS, QUEUE, DEAD, SEEN, TOKENS, RATES, EMOJI, AVATARS, OAUTH_STATES, METRIC_HISTORY];
+        &[META, PRESETS, PHOTOS, MEMBERS, QUEUE, DEAD, SEEN, TOKENS, RATES, EMOJI, AVATARS, OAUTH_STATES, METRIC_HISTORY, TIMERS];
 }
 
 /// A tree whose values are `T` as JSON.
@@ -240,6 +242,8 @@ pub struct Store {
     pub oauth_states: Typed<OauthState>,
     /// sample time (unix ms, big-endian u64) → [`MetricSample`], at most a day (see `dashboard`)
     pub metric_history: Typed<MetricSample>,
+    /// member → [`timers::ExpiryTimer`]: the status expiry to act on (see [`timers`])
+    timers: Typed<timers::ExpiryTimer>,
 }
 
 impl Store {
@@ -283,6 +287,7 @@ impl Store {
             avatars: Typed::new(t(trees::AVATARS)?),
             oauth_states: Typed::new(t(trees::OAUTH_STATES)?),
             metric_history: Typed::new(t(trees::METRIC_HISTORY)?),
+            timers: Typed::new(t(trees::TIMERS)?),
             db,
             path: path.to_path_buf(),
             health: Arc::default(),

@@ -55,6 +55,11 @@ fn counters(m: &Telemetry, out: &mut String) {
     for (k, v) in m.swaps.snapshot() {
         let _ = writeln!(out, "statusinator_swaps_total{{outcome=\"{}\"}} {v}", esc(&k));
     }
+    let _ = writeln!(
+        out,
+        "# HELP statusinator_expiries_total Status expiries handled (profile re-read when the status expired).\n# TYPE statusinator_expiries_total counter\nstatusinator_expiries_total {}",
+        m.expiries.load(Ordering::Relaxed)
+    );
 }
 
 /// Single-valued metrics: (name, type, help, value).

@@ -266,6 +266,9 @@ struct Fake {
     opened: Vec<(u64, Instant)>,
     envelopes: Vec<SentEnvelope>,
     pending: Vec<(String, String)>,
+    /// Members whose status clears itself: id → `status_expiration` (unix seconds). At expiry
+    /// the status is cleared silently (no event), as Slack may do.
+    expiring: BTreeMap<String, u64>,
 }
 
 struct Inner {
@@ -274,8 +277,11 @@ struct Inner {
 }
 
 impl Inner {
+    /// The state, with every status whose expiration has passed already cleared.
     fn lock(&self) -> MutexGuard<'_, Fake> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.expire_statuses();
+        st
     }
 }
 
@@ -459,6 +465,37 @@ enum Who {
 // ---------------------------------------------------------------------------------------------
 
 impl Fake {
+    /// Notes (or forgets) when the member's status clears itself, from its `status_expiration`.
+    fn track_expiry(&mut self, id: &str) {
+        let at = self.members.get(id).and_then(|m| m.profile.get("status_expiration")).and_then(Value::as_u64).unwrap_or(0);
+        if at == 0 {
+            self.expiring.remove(id);
+        } else {
+            self.expiring.insert(id.to_string(), at);
+        }
+    }
+
+    /// Clears, silently, every status whose expiration has come (as reads see it from then on).
+    fn expire_statuses(&mut self) {
+        if self.expiring.is_empty() {
+            return;
+        }
+        let now = unix_secs();
+        let due: Vec<(String, u64)> = self.expiring.iter().filter(|(_, at)| **at <= now).map(|(m, at)| (m.clone(), *at)).collect();
+        for (id, at) in due {
+            self.expiring.remove(&id);
+            let Some(m) = self.members.get_mut(&id) else { continue };
+            if m.profile.get("status_expiration").and_then(Value::as_u64) != Some(at) {
+                continue;
+            }
+            for (k, v) in [("status_emoji", json!("")), ("status_text", json!("")), ("status_expiration", json!(0))] {
+                m.profile.insert(k.into(), v);
+            }
+            m.profile.insert("status_emoji_display_info".into(), json!([]));
+            m.updated = now;
+        }
+    }
+
     fn next(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -890,6 +927,7 @@ fn dispatch_inner(st: &mut Fake, method: &str, who: &Who, params: &Map<String, V
                 (Value::Object(m.profile.clone()), m.name.clone())
             };
             if changed {
+                st.track_expiry(&owner);
                 st.push_user_change(&owner);
             }
             Reply::ok(json!({"ok": true, "profile": profile, "username": name}))
@@ -1564,6 +1602,7 @@ impl FakeSlack {
             opened: Vec::new(),
             envelopes: Vec::new(),
             pending: Vec::new(),
+            expiring: BTreeMap::new(),
         };
         let inner = Arc::new(Inner { origin, state: Mutex::new(state) });
         let app = Router::new()
@@ -1656,6 +1695,7 @@ impl FakeSlack {
             }
             m.updated = unix_secs();
         }
+        st.track_expiry(id);
     }
 
     /// The member's current photo bytes (as uploaded; empty if unknown).
@@ -2133,6 +2173,23 @@ impl FakeSlack {
             m.profile.insert("status_emoji".into(), json!(emoji));
             m.updated = unix_secs();
         }
+        st.push_user_change(member_id)
+    }
+
+    /// Sets the member's status emoji and text to clear themselves at `expiration_secs` (unix
+    /// seconds, Slack's `status_expiration`) and pushes the resulting `user_change`. At expiry the
+    /// fake clears the status silently: no event, but `users.profile.get`, `users.info` and
+    /// [`FakeSlack::member_profile`] show no status from then on. Returns (envelope_id, event_id).
+    pub async fn set_expiring_status(&self, member_id: &str, emoji: &str, text: &str, expiration_secs: u64) -> (String, String) {
+        let emoji = normalize_emoji(emoji);
+        let mut st = self.lock();
+        if let Some(m) = st.members.get_mut(member_id) {
+            m.profile.insert("status_emoji".into(), json!(emoji));
+            m.profile.insert("status_text".into(), json!(text));
+            m.profile.insert("status_expiration".into(), json!(expiration_secs));
+            m.updated = unix_secs();
+        }
+        st.track_expiry(member_id);
         st.push_user_change(member_id)
     }
 

@@ -54,6 +54,9 @@ pub(super) fn status(ctx: &Context, member: &str) -> Outcome {
         }
         None => out.push_str("• Pending: nothing\n"),
     }
+    if let Some(note) = crate::home::pending_expiry(&ctx.store, member) {
+        out.push_str(&format!("• Expiry: {note}\n"));
+    }
     let dead = crate::store::queue::dead_of(&ctx.store, member)?;
     if let Some((_, d)) = dead.last() {
         out.push_str(&format!("• Last failure: {}\n", d.reason));
