@@ -55,6 +55,12 @@ fn counters(m: &Telemetry, out: &mut String) {
     for (k, v) in m.swaps.snapshot() {
         let _ = writeln!(out, "statusinator_swaps_total{{outcome=\"{}\"}} {v}", esc(&k));
     }
+    for (name, help, v) in [
+        ("statusinator_catch_up_reads_total", "Profiles read by catch-ups with Slack.", &m.catch_up.reads),
+        ("statusinator_catch_up_swaps_total", "Swaps applied that a catch-up queued.", &m.catch_up.swaps),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+    }
 }
 
 /// Single-valued metrics: (name, type, help, value).
