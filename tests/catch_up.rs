@@ -178,3 +178,34 @@ async fn a_restart_with_nothing_changed_writes_nothing() {
         assert_eq!(swapped(&slack), swap);
     }
 }
+
+/// The 60 s-gap trigger end to end (its logic is unit-tested in src/jobs/catch_up.rs): a drop
+/// that reconnects at once reads nothing; Socket Mode down for over a minute (every
+/// `apps.connections.open` refused) and back → a catch-up, which finds a status set meanwhile
+/// with no event.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_back_after_a_minute_catches_up_and_a_quick_reconnect_does_not() {
+    let slack = FakeSlack::start().await;
+    let s = setup(&slack).await;
+    let catch_up_reads = |text: &str| metric(text, "statusinator_catch_up_reads_total");
+    assert_eq!(catch_up_reads(&metrics(s.port).await), 0.0, "the start-up catch-up had nobody to read");
+
+    let since = Instant::now();
+    slack.drop_sockets().await;
+    assert!(slack.wait_for_socket_since(since, secs(20)).await, "no reconnect\n{}", s.bot.logs());
+    tokio::time::sleep(secs(3)).await;
+    assert_eq!(catch_up_reads(&metrics(s.port).await), 0.0, "a quick reconnect caught up\n{}", s.bot.logs());
+
+    slack.set_connections_open_error(Some("internal_error".into()));
+    slack.drop_sockets().await;
+    slack.update_profile(MEMBER, json!({"status_emoji": ":palm_tree:"}));
+    tokio::time::sleep(secs(62)).await;
+    assert!(!swapped(&slack), "swapped with no connection and no event");
+    let back = Instant::now();
+    slack.set_connections_open_error(None);
+    // The reconnect backoff is capped at a minute.
+    assert!(slack.wait_for_socket_since(back, secs(90)).await, "never reconnected\n{}", s.bot.logs());
+    let ok = slack.wait_until(secs(15), swapped).await;
+    assert!(ok, "not swapped after the long gap: {}\n{}", slack.member_profile(MEMBER), s.bot.logs());
+    assert_eq!(catch_up_reads(&metrics(s.port).await), 1.0);
+}
