@@ -62,6 +62,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     }
     let jobs = tokio::spawn(crate::jobs::run(ctx.clone()));
     let upkeep = tokio::spawn(crate::jobs::upkeep::run(ctx.clone()));
+    let catch_up = tokio::spawn(crate::jobs::catch_up::run(ctx.clone()));
     // The dashboard's history is only kept while there is a listener to show it.
     let sampler = ctx.config.metrics.listen.is_some().then(|| tokio::spawn(crate::web::sampler::run(ctx.clone())));
     let tokens = tokio::spawn(crate::jobs::token_refresh::run(ctx.clone()));
@@ -91,6 +92,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     }
     let _ = jobs.await;
     let _ = upkeep.await;
+    let _ = catch_up.await;
     if let Some(s) = sampler {
         let _ = s.await;
     }

@@ -117,6 +117,7 @@ impl Context {
             command: &self.config.command,
             owner: self.identity.owner.as_deref(),
             oauth: self.config.oauth.is_some(),
+            catch_up: self.telemetry.catch_up.last(),
         }
     }
 

@@ -15,6 +15,7 @@ use crate::slack::blocks::{self, Id, *};
 use crate::slack::SlackClient;
 use crate::store::timers::{self, ExpiryTimer};
 use crate::store::{now_ms, Preset, Store};
+use crate::telemetry::CatchUpRun;
 
 /// Each preset takes two blocks (section + actions); the header takes ~8.
 pub const MAX_ROWS: usize = 40;
@@ -57,6 +58,8 @@ pub struct HomeDeps<'a> {
     pub owner: Option<&'a str>,
     /// Whether OAuth is configured (members can connect from Home).
     pub oauth: bool,
+    /// The latest catch-up with Slack (see [`catch_up_line`]).
+    pub catch_up: Option<CatchUpRun>,
 }
 
 /// Publishes the member's Home tab; failures are logged, never fatal.
@@ -125,6 +128,8 @@ pub struct HomeState<'a> {
     pub shown: Option<String>,
     /// A pending status expiry, as a sentence ([`expiry_note`]).
     pub expiry: Option<String>,
+    /// Connected members see when the bot last caught up with Slack ([`catch_up_line`]).
+    pub catch_up: Option<String>,
 }
 
 /// The member's Home view, `shown` being the name their profile shows now.
@@ -153,6 +158,7 @@ pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>) -> an
         total: presets.len(),
         shown,
         expiry: pending_expiry(deps.store, member),
+        catch_up: is_connected.then(|| catch_up_line(deps.catch_up, crate::store::now_ms())),
     }))
 }
 
@@ -212,7 +218,33 @@ pub fn compose(s: &HomeState<'_>) -> SlackHomeView {
     }
     let add = button(Id::PresetAdd, "Add preset").with_value("add".into()).with_style(SlackBlockButtonStyle::Primary);
     out.push(SlackActionsBlock::new(vec![add.into()]).with_block_id(SlackBlockId("add".into())).into());
+    if let Some(line) = &s.catch_up {
+        out.push(context(line.clone()).with_block_id(SlackBlockId("catch_up".into())).into());
+    }
     SlackHomeView::new(out)
+}
+
+/// The sentence on the latest catch-up with Slack (for `status` and Home), e.g. "Last catch-up
+/// with Slack: 14:02 UTC (read 12 profiles)."; the date is added when it was not today (UTC).
+pub(crate) fn catch_up_line(last: Option<CatchUpRun>, now_ms: u64) -> String {
+    let profiles = |n: u64| if n == 1 { "1 profile".to_string() } else { format!("{n} profiles") };
+    match last {
+        None => "Catch-up with Slack: none yet since the bot started.".into(),
+        Some(CatchUpRun { started_ms, finished_ms: None, reads }) => {
+            format!("Catching up with Slack since {} (read {} so far).", utc_time(started_ms, now_ms), profiles(reads))
+        }
+        Some(CatchUpRun { finished_ms: Some(at), reads, .. }) => {
+            format!("Last catch-up with Slack: {} (read {}).", utc_time(at, now_ms), profiles(reads))
+        }
+    }
+}
+
+/// `14:02 UTC`, or `2026-12-02 14:02 UTC` when `ms` is not on the UTC day of `now_ms`.
+fn utc_time(ms: u64, now_ms: u64) -> String {
+    const DAY_MS: u64 = 86_400_000;
+    let Ok(ts) = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX)) else { return "an unknown time".into() };
+    let format = if ms / DAY_MS == now_ms / DAY_MS { "%H:%M UTC" } else { "%Y-%m-%d %H:%M UTC" };
+    ts.strftime(format).to_string()
 }
 
 /// The connection line, and when the member can connect, the Connect help and button.
@@ -308,6 +340,22 @@ pub fn connect_modal() -> SlackView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `status` and Home say when the bot last caught up, in UTC, with the date if not today.
+    #[test]
+    fn the_catch_up_line_says_when_and_how_many() {
+        let at = 1_764_770_520_000; // 2025-12-03 14:02 UTC
+        let done = CatchUpRun { started_ms: at - 60_000, finished_ms: Some(at), reads: 12 };
+        assert_eq!(catch_up_line(Some(done), at + 3_600_000), "Last catch-up with Slack: 14:02 UTC (read 12 profiles).");
+        let next_day = at + 86_400_000;
+        assert_eq!(
+            catch_up_line(Some(CatchUpRun { reads: 1, ..done }), next_day),
+            "Last catch-up with Slack: 2025-12-03 14:02 UTC (read 1 profile)."
+        );
+        let running = CatchUpRun { started_ms: at, finished_ms: None, reads: 3 };
+        assert_eq!(catch_up_line(Some(running), at), "Catching up with Slack since 14:02 UTC (read 3 profiles so far).");
+        assert!(catch_up_line(None, at).contains("none yet"));
+    }
 
     #[test]
     fn an_80_character_name_fits_the_name_input() {

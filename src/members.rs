@@ -16,7 +16,7 @@ use crate::profiles::ProfileCache;
 use crate::secret::Secret;
 use crate::slack::types::{File, UserProfile};
 use crate::slack::SlackClient;
-use crate::store::{now_ms, queue, timers, Desired, MemberState, Preset, ProfileSnapshot, Store, TokenRecord};
+use crate::store::{now_ms, queue, timers, Desired, JobOrigin, MemberState, Preset, ProfileSnapshot, Store, TokenRecord};
 
 /// What the member operations read and write: the handles, not the whole context.
 pub(crate) struct MemberDeps<'a> {
@@ -81,6 +81,18 @@ pub(crate) fn observe(
     event_ts: &str,
     envelope_id: Option<&str>,
 ) -> anyhow::Result<Observed> {
+    observe_from(deps, member, profile, event_ts, envelope_id, JobOrigin::Live)
+}
+
+/// [`observe`], marking a queued job with what observed the profile (`origin`).
+pub(crate) fn observe_from(
+    deps: &MemberDeps<'_>,
+    member: &str,
+    profile: &UserProfile,
+    event_ts: &str,
+    envelope_id: Option<&str>,
+    origin: JobOrigin,
+) -> anyhow::Result<Observed> {
     deps.avatars.update_from_profile(member, profile);
     if !deps.store.has_presets(member)? || usable_token(deps.store, member).is_none() {
         timers::cancel(deps.store, member)?;
@@ -126,7 +138,7 @@ pub(crate) fn observe(
             tracing::debug!("profile already in the desired state");
             return Ok(Observed::default());
         }
-        let coalesced = queue::enqueue(deps.store, member, desired, event_ts, envelope_id, false)?;
+        let coalesced = queue::enqueue_from(deps.store, member, desired, event_ts, envelope_id, false, origin)?;
         deps.work.notify_one();
         tracing::info!(coalesced, "queued the member's desired state");
         Ok(Observed { queued: true, coalesced })
@@ -163,7 +175,15 @@ fn keep_expiry_timer(deps: &MemberDeps<'_>, member: &str, desired: &Desired, exp
 /// an expiring status). A dead token disconnects the member (as a swap would) and gives
 /// `Ok(None)`; other Slack errors are returned (a `slack::ApiError` inside the `anyhow::Error`).
 pub(crate) async fn read_and_observe(deps: &MemberDeps<'_>, member: &str) -> anyhow::Result<Option<Observed>> {
+    read_and_observe_from(deps, member, JobOrigin::Live).await
+}
+
+/// [`read_and_observe`], marking a queued job with `origin`. The profile is timed when the read
+/// is sent, not when it is answered: an event of a change made meanwhile is then newer, so it is
+/// never taken for one the read already showed.
+pub(crate) async fn read_and_observe_from(deps: &MemberDeps<'_>, member: &str, origin: JobOrigin) -> anyhow::Result<Option<Observed>> {
     let Some(token) = usable_token(deps.store, member) else { return Ok(None) };
+    let read_ts = queue::now_ts();
     let profile = match deps.slack.users_profile_get(&token, None).await {
         Ok(p) => p,
         Err(e) if e.is_auth() => {
@@ -174,7 +194,29 @@ pub(crate) async fn read_and_observe(deps: &MemberDeps<'_>, member: &str) -> any
         }
         Err(e) => return Err(e.into()),
     };
-    observe(deps, member, &profile, &queue::now_ts(), None).map(Some)
+    observe_from(deps, member, &profile, &read_ts, None, origin).map(Some)
+}
+
+/// The members a catch-up reads: connected (a usable token), not paused, with a preset that
+/// could apply ([`has_applicable_preset`]).
+pub(crate) fn catch_up_candidates(store: &Store) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (key, record) in store.tokens.iter().map_err(crate::store::StoreError::into_anyhow)? {
+        if record.disconnected {
+            continue;
+        }
+        let member = String::from_utf8_lossy(&key).into_owned();
+        if has_applicable_preset(store, &member)? && !store.member(&member)?.paused {
+            out.push(member);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether any preset could apply to the member: today their own. (Team presets, when they
+/// come, apply to members who have not opted out: they join here.)
+pub(crate) fn has_applicable_preset(store: &Store, member: &str) -> anyhow::Result<bool> {
+    store.has_presets(member)
 }
 
 /// The parts of a profile the engine keeps.

@@ -112,6 +112,8 @@ pub struct Telemetry {
     pub rate_limit_waits: AtomicU64,
     /// Status expiries handled (the profile re-read when a status-expiry timer came due).
     pub expiries: AtomicU64,
+    /// Catch-ups with Slack: reads, the swaps they led to, the latest pass.
+    pub catch_up: CatchUps,
 }
 
 impl Telemetry {
@@ -145,6 +147,67 @@ impl Telemetry {
     /// Counts one wait a budget or rate limit imposed.
     pub fn rate_limit_wait(&self) {
         self.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The latest catch-up pass (see `jobs::catch_up`): when it began, whether it finished, and how
+/// many profiles it read. Kept in memory: every start runs one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatchUpRun {
+    pub started_ms: u64,
+    /// None while it runs.
+    pub finished_ms: Option<u64>,
+    /// Profiles read so far.
+    pub reads: u64,
+}
+
+/// Catch-up counters and the record of the latest pass.
+#[derive(Debug, Default)]
+pub struct CatchUps {
+    /// Profiles read by catch-ups (`users.profile.get`), since start-up.
+    pub reads: AtomicU64,
+    /// Jobs a catch-up queued that the runner then applied.
+    pub swaps: AtomicU64,
+    last: Mutex<Option<CatchUpRun>>,
+}
+
+impl CatchUps {
+    fn with_last<T>(&self, f: impl FnOnce(&mut Option<CatchUpRun>) -> T) -> T {
+        f(&mut self.last.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// A pass begins (replacing the record of the one before).
+    pub fn started(&self, now_ms: u64) {
+        self.with_last(|l| *l = Some(CatchUpRun { started_ms: now_ms, finished_ms: None, reads: 0 }));
+    }
+
+    /// One profile read.
+    pub fn read(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.with_last(|l| {
+            if let Some(run) = l {
+                run.reads += 1;
+            }
+        });
+    }
+
+    /// The pass ended.
+    pub fn finished(&self, now_ms: u64) {
+        self.with_last(|l| {
+            if let Some(run) = l {
+                run.finished_ms = Some(now_ms);
+            }
+        });
+    }
+
+    /// A job a catch-up queued was applied.
+    pub fn swapped(&self) {
+        self.swaps.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The latest pass, if one has begun.
+    pub fn last(&self) -> Option<CatchUpRun> {
+        self.with_last(|l| *l)
     }
 }
 

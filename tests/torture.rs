@@ -215,8 +215,28 @@ fn expected_for(status: &str) -> (&'static str, Option<&'static str>) {
     }
 }
 
+/// Changes the member's status the way Slack sometimes does for a bot that was away: with no
+/// event, ever (a clear takes the text and expiration with it, as in `FakeSlack::set_status`).
+fn set_status_silently(slack: &FakeSlack, status: &str) {
+    let patch = if status.is_empty() {
+        json!({"status_emoji": "", "status_text": "", "status_expiration": 0})
+    } else {
+        json!({"status_emoji": status})
+    };
+    slack.update_profile(MEMBER, patch);
+}
+
+/// Just after a start (the start-up catch-up is reading the profile, queueing or writing the
+/// swap): SIGKILL at a random point, and start again.
+async fn kill_during_catch_up(slack: &FakeSlack, bot: &mut Bot, rng: &mut StdRng) {
+    tokio::time::sleep(millis(rng.random_range(0..1500))).await;
+    sigkill(slack, bot).await;
+    bot.restart().await;
+}
+
 /// SIGKILL at seeded-random points during a burst of status changes and commands, restarting on
-/// the same database each time. Afterwards every acknowledged desired state is what the fake
+/// the same database each time. Statuses also change while the bot is down with no event at all
+/// (the catch-up at start-up must find them), and some of those catch-ups are killed too. Afterwards every acknowledged desired state is what the fake
 /// shows, no acknowledged preset is missing, the baseline comes back byte for byte, Slack's
 /// profile budgets held across the crashes, and the database opens cleanly.
 #[tokio::test(flavor = "multi_thread")]
@@ -244,6 +264,7 @@ async fn sigkill_at_random_points_loses_no_acknowledged_state() {
     let mut statuses: Vec<&str> = Vec::new();
     let mut adds: Vec<(String, String)> = Vec::new(); // (envelope id, preset name)
     let mut fresh = FRESH.iter();
+    let (mut silent_changes, mut catch_up_kills) = (0, 0);
     let started = Instant::now();
     for round in 0..kills {
         // A burst of work, some of it still in flight when the kill comes.
@@ -282,17 +303,45 @@ async fn sigkill_at_random_points_loses_no_acknowledged_state() {
             slack.set_status(MEMBER, s).await;
             statuses.push(s);
         }
+        // And sometimes Slack never tells the bot at all: only the catch-up at the next start
+        // can see it, and that catch-up is killed at a random point now and then.
+        let silent = rng.random_bool(0.35);
+        if silent {
+            let s = STATUSES[rng.random_range(0..STATUSES.len())];
+            set_status_silently(&slack, s);
+            statuses.push(s);
+            silent_changes += 1;
+        }
         // Now and then the crashed database is opened by another command before the restart.
         if round % 3 == 1 {
             let (st, out, err) = run_command(&bot, &["db", "stats"]);
             assert!(st.success(), "db stats on the crashed database (round {round}, seed {seed}) failed:\n{out}\n{err}");
         }
         bot.restart().await;
+        if silent && rng.random_bool(0.6) {
+            kill_during_catch_up(&slack, &mut bot, &mut rng).await;
+            catch_up_kills += 1;
+        }
         ready(&slack, &bot).await;
         tokio::time::sleep(millis(500)).await;
         redeliver_unacked(&slack).await;
     }
+    // Last, for every seed: a change Slack never announces, found by a catch-up that is killed
+    // while it runs. Nothing may stay showing a preset for a status the member no longer has.
+    sigkill(&slack, &bot).await;
+    let last = statuses.last().copied().unwrap_or("");
+    let s = if expected_for(last).0 == "Ada" { ":palm_tree:" } else { "" };
+    set_status_silently(&slack, s);
+    statuses.push(s);
+    silent_changes += 1;
+    bot.restart().await;
+    kill_during_catch_up(&slack, &mut bot, &mut rng).await;
+    catch_up_kills += 1;
+    ready(&slack, &bot).await;
+    tokio::time::sleep(millis(500)).await;
+    redeliver_unacked(&slack).await;
     eprintln!("crash test: {kills} kills in {:?}, {} status changes, {} adds", started.elapsed(), statuses.len(), adds.len());
+    eprintln!("crash test: {silent_changes} status changes without an event, {catch_up_kills} kills during a catch-up");
 
     // Slack keeps redelivering until every event is acked.
     settle_all_events(&slack, &bot, secs(90)).await;

@@ -7,6 +7,7 @@
 //! at a time, so one member's burst cannot starve the others.
 
 pub mod budget;
+pub mod catch_up;
 pub mod expiry;
 pub mod swap;
 pub mod token_refresh;

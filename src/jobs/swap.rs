@@ -80,6 +80,9 @@ async fn finish(ctx: &Context, job: &Job, outcome: Outcome) {
             remove_if_unchanged(ctx, job);
             let _ = store.update_member(&job.member, |m| m.failure_notified = false);
             ctx.telemetry.swaps.inc("applied");
+            if job.origin == crate::store::JobOrigin::CatchUp {
+                ctx.telemetry.catch_up.swapped();
+            }
             // App Home says which preset is showing: keep it true.
             crate::home::publish(&ctx.home_deps(), &job.member).await;
         }

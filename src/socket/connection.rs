@@ -111,7 +111,7 @@ pub(crate) async fn run(id: u64, url: String, link: Link, retire: watch::Receive
             Ok(ws) => serve(id, ws, &link, retire, &mut said_hello).await.err().map(|e| format!("{e:#}")),
         };
         if said_hello {
-            link.status.connected.fetch_sub(1, Ordering::Relaxed);
+            link.status.connection_down();
         }
         match &error {
             Some(e) => tracing::warn!(error = %e, "connection ended"),
@@ -262,7 +262,7 @@ impl Session<'_> {
             Ok(Frame::Hello(hello)) => {
                 if !*self.said_hello {
                     *self.said_hello = true;
-                    status.connected.fetch_add(1, Ordering::Relaxed);
+                    status.connection_up();
                 }
                 tracing::info!(approximate_connection_time = hello.approximate_connection_time, "hello");
                 let _ = self.link.events.send(ConnEvent::Hello { id: self.id, hello }).await;

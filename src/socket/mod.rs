@@ -13,9 +13,12 @@ pub mod supervisor;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 pub use envelope::{Envelope, EnvelopeKind, Frame};
 
@@ -48,10 +51,71 @@ pub struct SocketStatus {
     pub app_token_refused: AtomicBool,
     /// Where envelopes and ack latencies are counted.
     pub telemetry: Arc<crate::telemetry::Telemetry>,
+    /// Stretches with no connection open, and the news of one opening after them.
+    pub gaps: Gaps,
 }
 
 impl SocketStatus {
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed) > 0
+    }
+
+    /// A connection said hello. The first one while none was open ends a gap: subscribers of
+    /// [`SocketStatus::reopenings`] hear how long it was.
+    pub(crate) fn connection_up(&self) {
+        let mut down_since = self.gaps.lock();
+        if self.connected.fetch_add(1, Ordering::Relaxed) == 0 {
+            if let Some(since) = down_since.take() {
+                let gap = since.elapsed();
+                self.gaps.reopened.send_modify(|r| {
+                    r.count += 1;
+                    r.gap = gap;
+                });
+            }
+        }
+    }
+
+    /// A connection that had said hello closed. The last one closing starts a gap.
+    pub(crate) fn connection_down(&self) {
+        let mut down_since = self.gaps.lock();
+        if self.connected.fetch_sub(1, Ordering::Relaxed) == 1 {
+            *down_since = Some(Instant::now());
+        }
+    }
+
+    /// Each time a connection opens while none was open, with how long none was (counted from
+    /// start-up for the first). Two reopenings quicker than the subscriber looks show as the
+    /// later one; each takes a close and an `apps.connections.open`, so that is no concern.
+    pub fn reopenings(&self) -> watch::Receiver<Reopened> {
+        self.gaps.reopened.subscribe()
+    }
+}
+
+/// A connection opened while none was open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reopened {
+    /// Such openings so far (the first after start-up counts).
+    pub count: u64,
+    /// How long no connection was open before the latest.
+    pub gap: Duration,
+}
+
+/// Since when no connection is open (None while one is), and the channel of [`Reopened`].
+#[derive(Debug)]
+pub struct Gaps {
+    down_since: Mutex<Option<Instant>>,
+    reopened: watch::Sender<Reopened>,
+}
+
+impl Default for Gaps {
+    /// Down since now: the bot starts with no connection.
+    fn default() -> Gaps {
+        Gaps { down_since: Mutex::new(Some(Instant::now())), reopened: watch::Sender::new(Reopened::default()) }
+    }
+}
+
+impl Gaps {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.down_since.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -306,6 +306,20 @@ pub struct Job {
     /// runner waits for `settle_seconds` of quiet before writing.
     #[serde(default)]
     pub coalesced: bool,
+    /// What queued it (a catch-up's swaps are counted apart).
+    #[serde(default)]
+    pub origin: JobOrigin,
+}
+
+/// What queued a [`Job`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobOrigin {
+    /// An event, a command, anything live (and every job stored before origins were kept).
+    #[default]
+    Live,
+    /// A catch-up's own read of the member's profile.
+    CatchUp,
 }
 
 impl Job {
@@ -322,6 +336,7 @@ impl Job {
             last_error: None,
             force: false,
             coalesced: false,
+            origin: JobOrigin::Live,
         }
     }
 }

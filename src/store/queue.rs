@@ -6,7 +6,7 @@
 //! nothing; a newer event replaces it (an older one never does). Waking the
 //! runner is the caller's business (this layer knows no tasks).
 
-use super::{member_prefix, now_ms, DeadJob, Desired, FailReason, Job, Store, DEAD_PER_MEMBER};
+use super::{member_prefix, now_ms, DeadJob, Desired, FailReason, Job, JobOrigin, Store, DEAD_PER_MEMBER};
 
 /// Event timestamps ("1700000000.123456") compared numerically.
 pub fn ts_key(ts: &str) -> (u64, u64) {
@@ -31,6 +31,19 @@ pub fn enqueue(
     envelope_id: Option<&str>,
     force: bool,
 ) -> anyhow::Result<bool> {
+    enqueue_from(store, member, desired, event_ts, envelope_id, force, JobOrigin::Live)
+}
+
+/// [`enqueue`], marking the job with what queued it.
+pub fn enqueue_from(
+    store: &Store,
+    member: &str,
+    desired: Desired,
+    event_ts: &str,
+    envelope_id: Option<&str>,
+    force: bool,
+    origin: JobOrigin,
+) -> anyhow::Result<bool> {
     let mut replaced = false;
     let now = now_ms();
     store.queue.update(member, |old| {
@@ -46,6 +59,7 @@ pub fn enqueue(
             enqueued_ms: now,
             force: force || old.as_ref().is_some_and(|o| o.force && o.desired == desired),
             coalesced: old.is_some(),
+            origin,
             ..Job::new(member, desired.clone())
         })
     })?;

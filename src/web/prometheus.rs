@@ -55,11 +55,13 @@ fn counters(m: &Telemetry, out: &mut String) {
     for (k, v) in m.swaps.snapshot() {
         let _ = writeln!(out, "statusinator_swaps_total{{outcome=\"{}\"}} {v}", esc(&k));
     }
-    let _ = writeln!(
-        out,
-        "# HELP statusinator_expiries_total Status expiries handled (profile re-read when the status expired).\n# TYPE statusinator_expiries_total counter\nstatusinator_expiries_total {}",
-        m.expiries.load(Ordering::Relaxed)
-    );
+    for (name, help, v) in [
+        ("statusinator_catch_up_reads_total", "Profiles read by catch-ups with Slack.", &m.catch_up.reads),
+        ("statusinator_catch_up_swaps_total", "Swaps applied that a catch-up queued.", &m.catch_up.swaps),
+        ("statusinator_expiries_total", "Status expiries handled (profile re-read when the status expired).", &m.expiries),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+    }
 }
 
 /// Single-valued metrics: (name, type, help, value).

@@ -61,5 +61,6 @@ pub(super) fn status(ctx: &Context, member: &str) -> Outcome {
     if let Some((_, d)) = dead.last() {
         out.push_str(&format!("• Last failure: {}\n", d.reason));
     }
+    out.push_str(&format!("• {}\n", crate::home::catch_up_line(ctx.telemetry.catch_up.last(), crate::store::now_ms())));
     Ok(out.into())
 }
