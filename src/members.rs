@@ -304,14 +304,21 @@ pub(crate) fn remove(deps: &MemberDeps<'_>, member: &str, emoji: &str) -> anyhow
 /// When the member's current status uses this preset, apply its new contents.
 fn reapply_if_active(deps: &MemberDeps<'_>, member: &str, emoji: &str) -> anyhow::Result<()> {
     let state = deps.store.member(member)?;
-    // Before a member's first preset the engine ignored their events, so the
-    // status they already wear is only in the avatar cache.
-    let status = match (&state.status_emoji, &state.last_event_ts) {
-        (None, None) => deps.avatars.peek(member).and_then(|p| p.status_emoji).and_then(|s| deps.emoji.canonical_or_unverified(&s)),
+    // The profile cache has the member's latest profile (every observed one passes through it):
+    // before a member's first preset the engine ignored their events, so the status they
+    // already wear is only there; and there is when it runs out.
+    let cached = deps.avatars.peek(member);
+    let expires_at_ms = cached.as_ref().and_then(|p| p.status_expires_ms);
+    let shown = match (&state.status_emoji, &state.last_event_ts) {
+        (None, None) => cached.and_then(|p| p.status_emoji).and_then(|s| deps.emoji.canonical_or_unverified(&s)),
         (s, _) => s.clone(),
     };
+    let status = effective_status(shown, expires_at_ms, now_ms());
     if !state.paused && status.as_deref() == Some(emoji) && usable_token(deps.store, member).is_some() {
-        enqueue(deps, member, Desired::Preset { emoji: emoji.into() }, false)?;
+        let desired = Desired::Preset { emoji: emoji.into() };
+        // A preset added while an expiring status shows gets its expiry timer now.
+        keep_expiry_timer(deps, member, &desired, expires_at_ms)?;
+        enqueue(deps, member, desired, false)?;
     }
     Ok(())
 }

@@ -40,6 +40,7 @@ impl ProfileCache {
             image_url: p.best_image().map(str::to_string),
             status_emoji: p.status_emoji.clone().filter(|s| !s.is_empty()),
             status_text: p.status_text.clone().filter(|s| !s.is_empty()),
+            status_expires_ms: p.status_expires_at_ms(),
             fetched_ms: now_ms(),
         };
         if let Err(e) = self.store.avatars.insert(member, &entry) {

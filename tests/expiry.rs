@@ -187,3 +187,25 @@ async fn a_status_changed_before_its_expiration_cancels_the_timer() {
     assert_eq!(shown_name(&slack), PRESET_NAME, "restored although the status stays\n{}", bot.logs());
     assert_eq!(slack.count_calls("users.profile.get"), reads, "a re-read for a cancelled timer\n{}", bot.logs());
 }
+
+/// Regression: a preset added while its expiring status already shows (the status came first,
+/// so no timer was armed by the event) is put back at the expiration too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_preset_added_while_an_expiring_status_shows_is_put_back_at_expiry() {
+    let slack = FakeSlack::start().await;
+    let token = slack.add_member(MEMBER, "Ada");
+    let bot = Bot::spawn(&slack, BotOptions { user_token: Some(token), ..Default::default() });
+    ready(&slack, &bot).await;
+    // An unrelated preset first, so the bot follows the member's events (the status is recorded).
+    let reply = slash_reply(&slack, &bot, MEMBER, "add :palm_tree: On holiday").await;
+    assert!(reply.contains("Saved"), "unexpected reply {reply:?}");
+    let expiration = unix_secs() + 5;
+    let (env, _) = slack.set_expiring_status(MEMBER, EMOJI, "Weekly sync", expiration).await;
+    assert!(slack.wait_for_ack(&env, secs(10)).await.is_some(), "no ack\n{}", bot.logs());
+    let reply = slash_reply(&slack, &bot, MEMBER, &format!("add {EMOJI} {PRESET_NAME}")).await;
+    assert!(reply.contains("Saved"), "unexpected reply {reply:?}");
+    let swapped = slack.wait_until(secs(4), |s| shown_name(s) == PRESET_NAME).await;
+    assert!(swapped, "the new preset was not applied: {}\n{}", slack.member_profile(MEMBER), bot.logs());
+    assert!(unix_secs() < expiration, "the swap took until the expiration: the test cannot tell early from on time");
+    assert_restored_after(&slack, || bot.logs(), expiration, instant_of(expiration) + secs(5)).await;
+}

@@ -542,6 +542,9 @@ pub struct CachedProfile {
     pub status_emoji: Option<String>,
     #[serde(default)]
     pub status_text: Option<String>,
+    /// When the status runs out (unix ms; None: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_expires_ms: Option<u64>,
     #[serde(default)]
     pub fetched_ms: u64,
 }
