@@ -90,32 +90,37 @@ fn push_row(rows: &mut Vec<(String, String, String)>, row: (String, String, Stri
     rows.push(row);
 }
 
-/// `LOAD_PROFILE=out.data cargo bench --bench load`: only the ingest of `user_change` for
-/// members without presets (5 rounds of 5,000, as fast as the fake sends), under
-/// `perf record -g` attached to the bot; prints the bot's CPU per event and the throughput.
-/// Point `STATUSINATOR_TEST_BIN` at a build with symbols (`CARGO_PROFILE_RELEASE_STRIP=false`).
+/// `LOAD_PROFILE=out.data cargo bench --bench load`: the main run's traffic up to its ingest row
+/// (2,000 at 200/s, 10,000 at 2,000/s), then only the ingest of `user_change` for members
+/// without presets (5 bursts of 5,000, as fast as the fake sends) under `perf record -g`
+/// attached to the bot (`LOAD_PROFILE=-`: no perf); prints each burst's rate and the bot's CPU
+/// per event. Point `STATUSINATOR_TEST_BIN` at a build with symbols
+/// (`CARGO_PROFILE_RELEASE_STRIP=false cargo build --release`).
 async fn profile_ingest(out: &str) {
     let (slack, bot) = owner_bot("[limits]\nsettle_seconds = 0\ncommands_per_minute = 100000\n").await;
     let pid = bot.pid().unwrap_or(0);
-    ack_latencies(&slack, 2000, 1e9, 0).await;
-    let perf = std::process::Command::new("perf")
-        .args(["record", "-F", "1999", "-g", "-o", out, "-p", &pid.to_string()])
-        .stderr(std::process::Stdio::null())
-        .spawn();
+    ack_latencies(&slack, 2000, 200.0, 0).await;
+    ack_latencies(&slack, 10_000, 2000.0, 10_000).await;
+    let perf = (out != "-").then(|| {
+        std::process::Command::new("perf")
+            .args(["record", "-F", "1999", "-g", "-o", out, "-p", &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+    });
     tokio::time::sleep(secs(1)).await;
-    let (mut n, mut wall) = (0usize, 0.0f64);
+    let (mut n, mut rates) = (0usize, Vec::new());
     let cpu0 = cpu_secs(pid);
     for round in 0..5 {
         let (lat, elapsed) = ack_latencies(&slack, 5000, 1e9, 1_000_000 + round * 5000).await;
         n += lat.len();
-        wall += elapsed;
+        rates.push(format!("{:.0}", lat.len() as f64 / elapsed));
     }
     let cpu = cpu_secs(pid) - cpu0;
-    if let Ok(mut p) = perf {
+    if let Some(Ok(mut p)) = perf {
         let _ = std::process::Command::new("kill").args(["-INT", &p.id().to_string()]).status();
         let _ = p.wait();
     }
-    println!("ingest: {n} acked, {:.0}/s; bot CPU {cpu:.2} s = {:.1} µs an event", n as f64 / wall, cpu * 1e6 / n.max(1) as f64);
+    println!("ingest: {n} acked; bursts {}/s; bot CPU {cpu:.2} s = {:.1} µs an event", rates.join(", "), cpu * 1e6 / n.max(1) as f64);
 }
 
 /// A fresh fake with member U1 and a connected single-user bot owned by U1.
@@ -193,16 +198,26 @@ async fn main() {
     );
     push_row(&mut rows, ("CPU per 10,000 envelopes".into(), format!("{cpu:.2} s"), "—".into()));
 
+    // One burst of 5,000 lasts a quarter of a second, and on this 2-core machine one burst's rate
+    // spans 14k–32k/s for the same binary: the row is the median of five.
     let rss_before = rss_kb(pid);
-    let (lat, elapsed) = ack_latencies(&slack, 5000, 1e9, 100_000).await;
+    let mut bursts = Vec::new();
+    let mut acked = 0;
+    for round in 0..5 {
+        let (lat, elapsed) = ack_latencies(&slack, 5000, 1e9, 100_000 + round * 5000).await;
+        acked += lat.len();
+        bursts.push(lat.len() as f64 / elapsed);
+    }
+    bursts.sort_by(|a, b| a.total_cmp(b));
     push_row(
         &mut rows,
         (
-            "ingest of 5,000 user_change for members without presets (as fast as the fake sends)".into(),
+            "ingest of 5,000 user_change for members without presets (as fast as the fake sends; median of 5 bursts)".into(),
             format!(
-                "{:.0}/s ({} acked); RSS {:.1} → {:.1} MB",
-                lat.len() as f64 / elapsed,
-                lat.len(),
+                "{:.0}/s ({:.0}–{:.0}; {acked} of 25,000 acked); RSS {:.1} → {:.1} MB",
+                pct(&bursts, 0.5),
+                bursts[0],
+                bursts[4],
                 rss_before as f64 / 1024.0,
                 rss_kb(pid) as f64 / 1024.0
             ),
