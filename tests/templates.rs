@@ -154,7 +154,30 @@ async fn other_placeholders_are_refused_at_add_by_slash_and_by_dm() {
     let reply = reply.unwrap_or_else(|| panic!("no DM reply naming the placeholders:\n{}", bot.logs()));
     assert!(reply.contains("`{name}`") && reply.contains("{emoji}"), "{reply}");
 
+    // The preset modal says the same under its name field, and saves nothing.
+    let error = modal_name_error(&slack, &bot, "{status} {nmae}").await;
+    let error = error.unwrap_or_else(|| panic!("the modal took a bad placeholder:\n{}", bot.logs()));
+    assert!(error.contains("`{name}`") && error.contains("`{status}`"), "{error}");
+
     // Nothing was saved.
     let list = slash_reply(&slack, &bot, MEMBER, "list").await;
     assert!(list.contains("no presets"), "{list}");
+
+    // A good template is taken by the modal as typed.
+    assert_eq!(modal_name_error(&slack, &bot, "{name}: {status}").await, None, "{}", bot.logs());
+    let list = slash_reply(&slack, &bot, MEMBER, "list").await;
+    assert!(list.contains(":books: → *{name}: {status}*"), "{list}");
+}
+
+/// Submits App Home's preset modal adding `name` under :books: and returns the problem it shows
+/// under the name field, if any.
+async fn modal_name_error(slack: &FakeSlack, bot: &Bot, name: &str) -> Option<String> {
+    let state = json!({
+        "emoji_block": {"emoji_input": {"type": "plain_text_input", "value": ":books:"}},
+        "name_block": {"name_input": {"type": "plain_text_input", "value": name}},
+        "photo_block": {"photo_input": {"type": "file_input", "files": []}}
+    });
+    let env = slack.view_submission(MEMBER, "preset_modal", "", state).await;
+    let ack = slack.wait_for_ack(&env, secs(15)).await.unwrap_or_else(|| panic!("modal not acked:\n{}", bot.logs()));
+    ack.payload.and_then(|p| p["errors"]["name_block"].as_str().map(str::to_string))
 }
