@@ -18,7 +18,7 @@ use serde::Deserialize;
 pub const DEFAULT_COMMAND_NAME: &str = "/status-preset";
 
 /// Slack refuses longer display names.
-pub const MAX_DISPLAY_NAME_CHARS: usize = 80;
+pub const MAX_DISPLAY_NAME_CHARS: usize = crate::template::MAX_CHARS;
 
 /// Every file in `slash-commands/`. A test in `tests/manifest.rs` fails if a file there is
 /// missing from this list, since `include_str!` cannot list a directory.
@@ -364,7 +364,12 @@ fn member_id(token: &str) -> Option<String> {
 
 /// Cleans a display name: trims, drops one pair of surrounding quotes, and refuses what Slack
 /// would refuse or mangle. The error is a sentence for the member.
+///
+/// The name may be a template ([`crate::template`]): `{name}` and `{status}` are filled in at
+/// swap time, so Slack's rules (length, a leading `@`, links) are checked against its literal
+/// text, and any other placeholder is refused naming the two.
 pub fn validate_display_name(raw: &str) -> Result<String, String> {
+    use crate::template::{self, Part};
     let name = strip_quotes(raw.trim()).trim();
     if name.is_empty() {
         return Err("A display name can't be empty.".to_string());
@@ -372,16 +377,28 @@ pub fn validate_display_name(raw: &str) -> Result<String, String> {
     if name.chars().any(char::is_control) {
         return Err("A display name must be on one line, without tabs or other control characters.".to_string());
     }
-    let length = name.chars().count();
+    let parts = template::parse(name).map_err(|e| e.to_string())?;
+    let is_template = template::has_placeholder(&parts);
+    let length = template::literal(&parts, "").chars().count();
     if length > MAX_DISPLAY_NAME_CHARS {
-        return Err(format!("That display name is {length} characters long; Slack allows at most {MAX_DISPLAY_NAME_CHARS}."));
+        let what = if is_template { "The text of that name besides `{name}` and `{status}`" } else { "That display name" };
+        return Err(format!("{what} is {length} characters long; Slack allows at most {MAX_DISPLAY_NAME_CHARS}."));
+    }
+    let raw_length = name.chars().count();
+    if raw_length > template::MAX_TEMPLATE_CHARS {
+        return Err(format!("That name is {raw_length} characters long as typed; at most {} fit.", template::MAX_TEMPLATE_CHARS));
     }
     // Slack refuses these at `users.profile.set` (`invalid_starts_with_at`, `name_not_allowed`):
     // better to say so now than to fail the swap later. `<!here>` arrives here as `@here`.
-    if name.starts_with(['@', '＠']) {
+    let opening = match parts.first() {
+        Some(Part::Text(text)) => text.as_str(),
+        _ => "",
+    };
+    if opening.starts_with(['@', '＠']) {
         return Err("Slack doesn't allow a display name that starts with `@`.".to_string());
     }
-    if looks_like_link(name) {
+    // A placeholder stands apart from the text around it: `{name}.com` is no address of its own.
+    if looks_like_link(&template::literal(&parts, " ")) {
         return Err("Slack doesn't allow a web address in a display name.".to_string());
     }
     Ok(name.to_string())
@@ -663,6 +680,38 @@ mod tests {
         assert_eq!(ok("add :x: Ada @ lunch"), add("x", "Ada @ lunch"));
         assert_eq!(ok("add :x: ping <!here>"), add("x", "ping @here"));
         assert_eq!(ok("add :x: J.R.R. Tolkien"), add("x", "J.R.R. Tolkien"));
+    }
+
+    /// Issue 14: a name may be a template; Slack's rules apply to its literal text.
+    #[test]
+    fn add_accepts_name_templates_and_refuses_other_placeholders() {
+        assert_eq!(ok("add :palm_tree: {name} (OOO)"), add("palm_tree", "{name} (OOO)"));
+        assert_eq!(ok("add :x: {status} – {name}"), add("x", "{status} – {name}"));
+        assert_eq!(ok("add :x: {{literal}}"), add("x", "{{literal}}"));
+        // 80 characters of text beside the placeholders fit; the values are cut at swap time.
+        assert_eq!(ok(&format!("add :x: {{name}} {}", "o".repeat(79))), add("x", &format!("{{name}} {}", "o".repeat(79))));
+        let e = err(&format!("add :x: {{name}} {}", "o".repeat(80)));
+        assert_eq!(
+            e,
+            ParseError::BadName {
+                reason: "The text of that name besides `{name}` and `{status}` is 81 characters long; Slack allows at most 80.".into()
+            }
+        );
+        for bad in ["add :x: {nmae} (OOO)", "add :x: {name", "add :x: Away }", "add :x: {emoji}"] {
+            let e = err(bad);
+            assert!(matches!(e, ParseError::BadName { .. }), "{bad}");
+            let text = e.to_string();
+            assert!(text.contains("`{name}`") && text.contains("`{status}`"), "{bad}: {text}");
+            assert!(text.contains("Usage: `/status-preset add"), "{text}");
+        }
+        assert!(err("add :x: {nmae} (OOO)").to_string().starts_with("I can't fill in `{nmae}`"));
+        // The literal text is held to Slack's rules; a placeholder is not part of a word.
+        let at = ParseError::BadName { reason: "Slack doesn't allow a display name that starts with `@`.".into() };
+        assert_eq!(err("add :x: @{name}"), at);
+        assert_eq!(ok("add :x: {name} @ home"), add("x", "{name} @ home"));
+        assert!(matches!(err("add :x: {name} at example.com"), ParseError::BadName { .. }));
+        assert_eq!(ok("add :x: {name}.{status}"), add("x", "{name}.{status}"));
+        assert!(matches!(err(&format!("add :x: {}", "{name}".repeat(34))), ParseError::BadName { .. }), "too long as typed");
     }
 
     #[test]

@@ -107,6 +107,8 @@ fn connected(store: &Store, member: &str) -> bool {
 pub struct Row {
     pub emoji: String,
     pub name: Option<String>,
+    /// What a name template shows now (None: the name shows as typed).
+    pub preview: Option<String>,
     pub has_photo: bool,
     /// The custom emoji's image, shown beside the row.
     pub image: Option<String>,
@@ -137,12 +139,14 @@ pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>) -> an
     let state = deps.store.member(member)?;
     let presets = deps.store.presets_of(member)?;
     let is_connected = connected(deps.store, member);
+    let cached = deps.avatars.peek(member);
     let rows = presets
         .iter()
         .take(MAX_ROWS)
         .map(|p: &Preset| Row {
             emoji: p.emoji.clone(),
             name: p.name.clone(),
+            preview: p.name.as_deref().and_then(|n| crate::members::preview_name(&state, cached.as_ref(), n)),
             has_photo: p.photo.is_some(),
             image: deps.emoji.image_url(&p.emoji),
         })
@@ -270,7 +274,11 @@ fn connection_blocks(s: &HomeState<'_>) -> Vec<SlackBlock> {
 }
 
 fn row(p: &Row) -> [SlackBlock; 2] {
-    let name = p.name.as_deref().map(|n| format!("*{}*", esc(n))).unwrap_or_else(|| "_your own name_".into());
+    let name = match (&p.name, &p.preview) {
+        (Some(n), Some(now)) => format!("*{}* → {}", esc(n), esc(now)),
+        (Some(n), None) => format!("*{}*", esc(n)),
+        (None, _) => "_your own name_".into(),
+    };
     let photo = if p.has_photo { ":frame_with_picture: photo set" } else { "no photo" };
     let mut section = section(format!(":{}: → {name}\n{photo}", p.emoji)).with_block_id(SlackBlockId(format!("preset:{}", p.emoji)));
     if let Some(url) = p.image.as_deref().and_then(|u| Url::parse(u).ok()) {
@@ -296,11 +304,17 @@ pub fn preset_modal(store: &Store, member: &str, emoji: Option<&str>) -> SlackVi
     if let Some(e) = emoji {
         emoji_el = emoji_el.with_initial_value(format!(":{e}:"));
     }
-    // Slack counts max_length in UTF-16 units: room for every name `add` accepts.
+    // Slack counts max_length in UTF-16 units: room for every name `add` accepts, templates too.
     let mut name_el = text_input(Id::NameInput)
-        .with_max_length(utf16_room(crate::command::MAX_DISPLAY_NAME_CHARS))
-        .with_placeholder(plain("On vacation"));
+        .with_max_length(utf16_room(crate::template::MAX_TEMPLATE_CHARS))
+        .with_placeholder(plain("On vacation, or {name} (OOO)"));
+    let mut name_hint = "{name} is your own name, {status} your status text; {{ and }} write a brace.".to_string();
     if let Some(n) = existing.as_ref().and_then(|p| p.name.clone()) {
+        let state = store.member(member).unwrap_or_default();
+        let cached = store.avatars.get(member).ok().flatten();
+        if let Some(now) = crate::members::preview_name(&state, cached.as_ref(), &n) {
+            name_hint = format!("Shows \"{now}\" right now. {name_hint}");
+        }
         name_el = name_el.with_initial_value(n);
     }
     let photo_el = SlackBlockFileInputElement::new()
@@ -310,7 +324,11 @@ pub fn preset_modal(store: &Store, member: &str, emoji: Option<&str>) -> SlackVi
     let title = if existing.is_some() { "Edit preset" } else { "Add preset" };
     let inputs: Vec<SlackBlock> = vec![
         SlackInputBlock::new(plain("Status emoji"), emoji_el.into()).with_block_id(Id::EmojiBlock.block()).into(),
-        SlackInputBlock::new(plain("Display name"), name_el.into()).with_block_id(Id::NameBlock.block()).with_optional(true).into(),
+        SlackInputBlock::new(plain("Display name"), name_el.into())
+            .with_block_id(Id::NameBlock.block())
+            .with_optional(true)
+            .with_hint(plain(name_hint))
+            .into(),
         SlackInputBlock::new(plain("Photo"), photo_el.into()).with_block_id(Id::PhotoBlock.block()).with_optional(true).into(),
     ];
     SlackView::Modal(
@@ -386,8 +404,21 @@ mod tests {
     }
 
     #[test]
+    fn a_template_row_shows_the_template_and_what_it_shows_now() {
+        let r = Row {
+            emoji: "palm_tree".into(),
+            name: Some("{name} (OOO) & co".into()),
+            preview: Some("Countess Ada ✨ (OOO) & co".into()),
+            has_photo: false,
+            image: None,
+        };
+        let section = serde_json::to_value(&row(&r)[0]).unwrap();
+        assert_eq!(section["text"]["text"], ":palm_tree: → *{name} (OOO) &amp; co* → Countess Ada ✨ (OOO) &amp; co\nno photo");
+    }
+
+    #[test]
     fn the_delete_confirm_text_is_plain_text() {
-        let r = Row { emoji: "coffee".into(), name: None, has_photo: false, image: None };
+        let r = Row { emoji: "coffee".into(), name: None, preview: None, has_photo: false, image: None };
         let actions = serde_json::to_value(&row(&r)[1]).unwrap();
         assert_eq!(actions["elements"][1]["confirm"]["text"]["type"], "plain_text");
     }

@@ -16,7 +16,7 @@ use crate::profiles::ProfileCache;
 use crate::secret::Secret;
 use crate::slack::types::{File, UserProfile};
 use crate::slack::SlackClient;
-use crate::store::{now_ms, queue, timers, Desired, JobOrigin, MemberState, Preset, ProfileSnapshot, Store, TokenRecord};
+use crate::store::{now_ms, queue, timers, CachedProfile, Desired, JobOrigin, MemberState, Preset, ProfileSnapshot, Store, TokenRecord};
 
 /// What the member operations read and write: the handles, not the whole context.
 pub(crate) struct MemberDeps<'a> {
@@ -60,6 +60,60 @@ pub(crate) fn already_applied(state: &MemberState, desired: &Desired) -> bool {
         Desired::Baseline => state.applied.preset.is_none(),
         Desired::Preset { emoji } => state.applied.preset.as_deref() == Some(emoji.as_str()),
     }
+}
+
+/// Whether the profile already shows `desired`: the preset applied last and, for a name
+/// template, the name it renders to now ([`render_name`]): a new status text changes what
+/// `{status}` shows, and the same result is never written twice.
+fn shows(store: &Store, member: &str, state: &MemberState, desired: &Desired) -> anyhow::Result<bool> {
+    if !already_applied(state, desired) {
+        return Ok(false);
+    }
+    let Some(template) = template_of(store, member, desired)? else { return Ok(true) };
+    Ok(state.profile.as_ref().is_some_and(|p| p.display_name == render_name(state, &template)))
+}
+
+/// The desired preset's name when it is a template (it fills something in).
+fn template_of(store: &Store, member: &str, desired: &Desired) -> anyhow::Result<Option<String>> {
+    let Desired::Preset { emoji } = desired else { return Ok(None) };
+    let name = store.preset(member, emoji)?.and_then(|p| p.name);
+    Ok(name.filter(|n| crate::template::parse(n).is_ok_and(|parts| crate::template::has_placeholder(&parts))))
+}
+
+/// The member's own name and their status text: what a name template is filled with. The name
+/// comes from the baseline while a preset shows (so it is never a preset's), else from the
+/// profile (`cached`, the profile cache, when given, else the one the engine last saw); the
+/// real name when the display name is empty.
+pub(crate) fn template_values(state: &MemberState, cached: Option<&CachedProfile>) -> (String, String) {
+    let seen = state.profile.as_ref();
+    let own = match (&state.applied.preset, &state.baseline) {
+        (Some(_), baseline) => baseline.as_ref().map(|b| b.name.as_str()),
+        (None, _) => cached.map(|c| c.display_name.as_str()).or(seen.map(|p| p.display_name.as_str())),
+    };
+    let real = cached.map(|c| c.real_name.as_str()).filter(|n| !n.trim().is_empty()).or(seen.map(|p| p.real_name.as_str()));
+    let name = own.filter(|n| !n.trim().is_empty()).or(real).unwrap_or("");
+    let status = match cached {
+        Some(c) => c.status_text.clone().unwrap_or_default(),
+        None => seen.map(|p| p.status_text.clone()).unwrap_or_default(),
+    };
+    (name.to_string(), status)
+}
+
+/// What the name template shows for the member now, from what the engine last saw.
+pub(crate) fn render_name(state: &MemberState, template: &str) -> String {
+    let (name, status) = template_values(state, None);
+    crate::template::render(template, &name, &status)
+}
+
+/// What a preset's name shows for the member now, for `list`, Home and the modal: None when
+/// that is the name as typed (it fills nothing in).
+pub(crate) fn preview_name(state: &MemberState, cached: Option<&CachedProfile>, name: &str) -> Option<String> {
+    let (own, status) = template_values(state, cached);
+    // Nothing known of the member yet: a preview without their name would mislead.
+    if own.trim().is_empty() && crate::template::parse(name).is_ok_and(|parts| parts.contains(&crate::template::Part::Name)) {
+        return None;
+    }
+    Some(crate::template::render(name, &own, &status)).filter(|shown| shown != name)
 }
 
 /// What [`observe`] did with a profile.
@@ -114,6 +168,7 @@ pub(crate) fn observe_from(
         // last event showed, this event is our own write echoing back or a hand-made
         // name/photo change: record the profile, queue nothing (a `restore` stays put).
         let status_unchanged = state.last_event_ts.is_some() && state.status_emoji == status;
+        let text_changed = state.profile.as_ref().map(|p| p.status_text.as_str()) != Some(snapshot.status_text.as_str());
         let state = locked.update(|m| {
             if !event_ts.is_empty() {
                 m.last_event_ts = Some(event_ts.to_string());
@@ -130,11 +185,13 @@ pub(crate) fn observe_from(
         if state.paused {
             return Ok(Observed::default());
         }
-        if status_unchanged {
+        // A new status text under the same emoji is a change for a name that shows `{status}`.
+        let rewrites = text_changed && template_of(deps.store, member, &desired)?.is_some_and(|t| crate::template::uses_status(&t));
+        if status_unchanged && !rewrites {
             tracing::debug!("status unchanged: nothing to queue");
             return Ok(Observed::default());
         }
-        if already_applied(&state, &desired) && !queue::is_pending(deps.store, member)? {
+        if shows(deps.store, member, &state, &desired)? && !queue::is_pending(deps.store, member)? {
             tracing::debug!("profile already in the desired state");
             return Ok(Observed::default());
         }
@@ -227,6 +284,7 @@ pub(crate) fn snapshot(p: &UserProfile) -> ProfileSnapshot {
         image_url: p.best_image().map(str::to_string),
         avatar_hash: p.avatar_hash.clone().filter(|s| !s.is_empty()),
         is_custom_image: p.is_custom_image,
+        status_text: p.status_text.clone().unwrap_or_default(),
     }
 }
 
@@ -330,7 +388,7 @@ pub(crate) fn set_paused(deps: &MemberDeps<'_>, member: &str, paused: bool) -> a
     } else if usable_token(deps.store, member).is_some() {
         let state = deps.store.member(member)?;
         let desired = desired_for(deps.store, member, state.status_emoji.as_deref())?;
-        if !already_applied(&state, &desired) {
+        if !shows(deps.store, member, &state, &desired)? {
             enqueue(deps, member, desired, false)?;
         }
     }
@@ -387,7 +445,57 @@ pub(crate) async fn fetch_and_process(deps: &MemberDeps<'_>, file: &File) -> Res
 
 #[cfg(test)]
 mod tests {
-    use super::effective_status;
+    use super::{effective_status, preview_name, render_name, template_values};
+    use crate::store::{Applied, Baseline, CachedProfile, MemberState, ProfileSnapshot};
+
+    fn showing(preset: Option<&str>, display: &str, real: &str, status_text: &str) -> MemberState {
+        MemberState {
+            baseline: Some(Baseline {
+                name: "Countess Ada ✨".into(),
+                photo: None,
+                avatar_hash: None,
+                is_custom_image: false,
+                captured_ms: 0,
+            }),
+            applied: Applied { preset: preset.map(Into::into), ..Default::default() },
+            profile: Some(ProfileSnapshot {
+                display_name: display.into(),
+                real_name: real.into(),
+                status_text: status_text.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// `{name}` is the member's own name, never a preset's: the baseline while a preset shows.
+    #[test]
+    fn a_template_is_filled_with_the_own_name_and_the_status_text() {
+        let s = showing(Some("palm_tree"), "On vacation", "Ada Lovelace", "Beach &amp; sun");
+        assert_eq!(render_name(&s, "{name} (OOO)"), "Countess Ada ✨ (OOO)");
+        assert_eq!(render_name(&s, "{name}: {status}"), "Countess Ada ✨: Beach & sun");
+        // No preset showing: the profile's own display name; an empty one gives the real name.
+        let s = showing(None, "Ada", "Ada Lovelace", "");
+        assert_eq!(render_name(&s, "{name} (OOO)"), "Ada (OOO)");
+        let s = showing(None, "", "Ada Lovelace", "");
+        assert_eq!(render_name(&s, "{name} (OOO)"), "Ada Lovelace (OOO)");
+        let mut s = showing(Some("palm_tree"), "On vacation", "Ada Lovelace", "");
+        if let Some(b) = s.baseline.as_mut() {
+            b.name = String::new();
+        }
+        assert_eq!(render_name(&s, "{name} (OOO)"), "Ada Lovelace (OOO)");
+    }
+
+    #[test]
+    fn previews_come_from_the_profile_cache_when_no_preset_shows() {
+        let s = MemberState::default();
+        let cached = CachedProfile { display_name: "Ada".into(), status_text: Some("Lunch".into()), ..Default::default() };
+        assert_eq!(template_values(&s, Some(&cached)), ("Ada".to_string(), "Lunch".to_string()));
+        assert_eq!(preview_name(&s, Some(&cached), "{name} – {status}").as_deref(), Some("Ada – Lunch"));
+        assert_eq!(preview_name(&s, Some(&cached), "{{literal}}").as_deref(), Some("{literal}"));
+        assert_eq!(preview_name(&s, Some(&cached), "On vacation"), None, "a plain name is shown as it is");
+        assert_eq!(preview_name(&s, None, "{name} (OOO)"), None, "nothing known of the member yet");
+    }
 
     #[test]
     fn an_expired_status_is_no_status() {

@@ -283,22 +283,26 @@ async fn note_preset(
 }
 
 /// The plan for `state` (after [`note_preset`]): `desired` is the job's preset (None: the
-/// member's own profile), `active` the preset in force. Pure.
+/// member's own profile), `active` the preset in force. Pure. A preset's name template is
+/// rendered from the baseline and the status text in `state`.
 ///
 /// A kill between a write reaching Slack and the bot noting it leaves `applied` behind the
 /// profile, and a restore would then leave the preset showing (found by tests/torture.rs):
 /// the active preset's name on the profile, or an upload that was under way, is ours.
 fn plan(state: &MemberState, desired: Option<&crate::store::Preset>, active: Option<&crate::store::Preset>, force: bool) -> Plan {
     let mut out = Plan::default();
+    // A name template shows what it renders to for this member now (`{name}` from the baseline).
+    let shown_name = |p: &Preset| p.name.as_deref().map(|n| crate::members::render_name(state, n));
     if let Some(active) = active {
         let current = state.profile.as_ref().map(|p| p.display_name.clone());
         let own = state.baseline.as_ref().map(|b| b.name.clone());
-        let name_unnoted = active.name.is_some() && current == active.name && current != own && state.applied.name != current;
+        let active_name = shown_name(active);
+        let name_unnoted = active_name.is_some() && current == active_name && current != own && state.applied.name != current;
         let photo_unnoted = active.photo.is_some()
             && state.applied.photo.is_none()
             && (state.applied.photo_echo.is_awaiting() || state.applied.avatar_hash.is_some())
             && desired.map(|p| p.emoji.as_str()) != Some(active.emoji.as_str());
-        out.noted_name = active.name.clone().filter(|_| name_unnoted);
+        out.noted_name = active_name.filter(|_| name_unnoted);
         out.noted_photo = active.photo.clone().filter(|_| photo_unnoted);
     }
     let mut seen = state.clone();
@@ -308,7 +312,7 @@ fn plan(state: &MemberState, desired: Option<&crate::store::Preset>, active: Opt
     if out.noted_photo.is_some() {
         seen.applied.photo = out.noted_photo.clone();
     }
-    let want_name = desired.and_then(|p| p.name.clone());
+    let want_name = desired.and_then(shown_name);
     let want_photo = desired.and_then(|p| p.photo.clone());
     (out.name, out.photo) = ops(&seen, want_name.clone(), want_photo.clone(), force);
     // Hand-made changes seen while restoring: forget what we wrote, touch nothing.
@@ -766,6 +770,28 @@ mod tests {
         assert_eq!((plan.name.clone(), plan.photo.clone()), (Some(NameOp::Set("Away".into())), Some(PhotoOp::Upload("p1".into()))));
         assert_eq!(plan.writes(), 2);
         assert!(plan.noted_name.is_none() && !plan.forget_name && !plan.forget_photo);
+    }
+
+    /// Issue 14: a template is written as it renders now, and not again for the same result.
+    #[test]
+    fn a_name_template_is_rendered_from_the_baseline_and_the_status_text() {
+        let p = preset("x", Some("{name}: {status}"), None);
+        let mut s = state("Ann", Applied { preset: Some("x".into()), ..Default::default() }, Some(base()));
+        if let Some(profile) = s.profile.as_mut() {
+            profile.status_text = "Out &amp; about".into();
+        }
+        let first = plan(&s, Some(&p), Some(&p), false);
+        assert_eq!(first.name, Some(NameOp::Set("Ann: Out & about".into())));
+        // Once it shows, the same rendering plans nothing; a new status text plans one write.
+        s.applied.name = Some("Ann: Out & about".into());
+        if let Some(profile) = s.profile.as_mut() {
+            profile.display_name = "Ann: Out & about".into();
+        }
+        assert_eq!(plan(&s, Some(&p), Some(&p), false), Plan::default());
+        if let Some(profile) = s.profile.as_mut() {
+            profile.status_text = "Back at 3".into();
+        }
+        assert_eq!(plan(&s, Some(&p), Some(&p), false).name, Some(NameOp::Set("Ann: Back at 3".into())));
     }
 
     #[test]

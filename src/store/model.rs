@@ -277,6 +277,10 @@ pub struct ProfileSnapshot {
     /// False when Slack shows its generated default avatar.
     #[serde(default)]
     pub is_custom_image: bool,
+    /// The status text as Slack sent it (HTML entities and all; empty: none), for the
+    /// `{status}` of a name template.
+    #[serde(default)]
+    pub status_text: String,
 }
 
 /// The one pending piece of work for a member: reach `desired`.

@@ -20,11 +20,16 @@ pub(super) fn list(ctx: &Context, member: &str) -> Outcome {
         return Ok(format!("You have no presets yet. Add one with `{name} add :palm_tree: On vacation`.").into());
     }
     let mut out = String::from("Your presets:\n");
+    let state = ctx.store.member(member)?;
+    let cached = ctx.avatars.peek(member);
     for (shown, p) in presets.iter().enumerate() {
         let line = format!(
             "• :{}: → {}{}\n",
             p.emoji,
-            p.name.as_deref().map(|n| format!("*{}*", command::escape(n))).unwrap_or_else(|| "_your own name_".into()),
+            p.name
+                .as_deref()
+                .map(|n| shown_name(n, members::preview_name(&state, cached.as_ref(), n)))
+                .unwrap_or_else(|| "_your own name_".into()),
             if p.photo.is_some() { " (with photo)" } else { "" }
         );
         // Room is kept for the summary line, so the whole reply stays within the limit.
@@ -41,6 +46,15 @@ pub(super) fn list(ctx: &Context, member: &str) -> Outcome {
     Ok(out.into())
 }
 
+/// A preset's name as `list` and `add` show it: the name as typed and, for a template, what it
+/// shows now (`*{name} (OOO)* → Countess Ada ✨ (OOO)`).
+fn shown_name(name: &str, preview: Option<String>) -> String {
+    match preview {
+        Some(now) => format!("*{}* → {}", command::escape(name), command::escape(&now)),
+        None => format!("*{}*", command::escape(name)),
+    }
+}
+
 pub(super) fn add(ctx: &Arc<Context>, member: &str, emoji: &str, display: &str) -> Outcome {
     let name = &ctx.config.command;
     let emoji = members::resolve_emoji(&ctx.member_deps(), emoji).map_err(UserError::Emoji)?;
@@ -49,7 +63,9 @@ pub(super) fn add(ctx: &Arc<Context>, member: &str, emoji: &str, display: &str) 
     refresh_home(ctx, member);
     let hint =
         if ctx.is_connected(member) { String::new() } else { format!("\nI can't change your profile yet: run `{name} connect` first.") };
-    Ok(format!("Saved: when your status is :{emoji}: your display name becomes *{}*.{hint}", command::escape(&display)).into())
+    let preview = members::preview_name(&ctx.store.member(member)?, ctx.avatars.peek(member).as_ref(), &display);
+    let shown = shown_name(&display, preview.map(|now| format!("{now} right now")));
+    Ok(format!("Saved: when your status is :{emoji}: your display name becomes {shown}.{hint}").into())
 }
 
 /// From a slash command with a `trigger_id`, opens the upload form; otherwise (a DM, or Slack
