@@ -17,7 +17,7 @@ use crate::store::Store;
 /// Who the bot is in this workspace (from `auth.test` at start-up).
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
-    pub bot_user_id: String,
+    pub(crate) bot_user_id: String,
     pub bot_id: Option<String>,
     pub team_id: Option<String>,
     /// Single-user mode: the owner of `SLACK_USER_TOKEN`.
@@ -58,7 +58,7 @@ pub struct Context {
     pub store: Store,
     pub slack: SlackClient,
     pub emoji: EmojiCache,
-    pub identity: Identity,
+    pub(crate) identity: Identity,
     pub socket: Arc<SocketStatus>,
     /// Wakes the job runner when work is queued.
     pub work: Notify,
@@ -98,16 +98,16 @@ impl Context {
     }
 
     /// The member's usable user token, if they have one.
-    pub fn token_for(&self, member: &str) -> Option<Secret> {
+    pub(crate) fn token_for(&self, member: &str) -> Option<Secret> {
         crate::members::usable_token(&self.store, member)
     }
 
-    pub fn is_connected(&self, member: &str) -> bool {
+    pub(crate) fn is_connected(&self, member: &str) -> bool {
         self.token_for(member).is_some()
     }
 
     /// The handles the Home tab reads.
-    pub fn home_deps(&self) -> crate::home::HomeDeps<'_> {
+    pub(crate) fn home_deps(&self) -> crate::home::HomeDeps<'_> {
         crate::home::HomeDeps {
             home: &self.home,
             store: &self.store,

@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Upper bounds (ms) of the latency histogram buckets.
-pub const BUCKETS_MS: &[f64] = &[0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0];
+pub(crate) const BUCKETS_MS: &[f64] = &[0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0];
 
 #[derive(Debug)]
-pub struct Histogram {
+pub(crate) struct Histogram {
     counts: Vec<AtomicU64>,
     sum_us: AtomicU64,
     total: AtomicU64,
@@ -32,7 +32,7 @@ impl Histogram {
         Histogram { counts: BUCKETS_MS.iter().map(|_| AtomicU64::new(0)).collect(), sum_us: AtomicU64::new(0), total: AtomicU64::new(0) }
     }
 
-    pub fn observe(&self, d: Duration) {
+    pub(crate) fn observe(&self, d: Duration) {
         let ms = d.as_secs_f64() * 1000.0;
         for (i, b) in BUCKETS_MS.iter().enumerate() {
             if ms <= *b {
@@ -46,20 +46,20 @@ impl Histogram {
     /// Cumulative counts per bucket of [`BUCKETS_MS`] (observations ≤ bound), and the total.
     /// The buckets are read first: [`Histogram::observe`] counts them before the total, so a
     /// reading taken meanwhile never has a bucket above the total.
-    pub fn cumulative(&self) -> (Vec<u64>, u64) {
+    pub(crate) fn cumulative(&self) -> (Vec<u64>, u64) {
         let counts = self.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
         (counts, self.total.load(Ordering::Relaxed))
     }
 
     /// The sum of every observation, in seconds.
-    pub fn sum_secs(&self) -> f64 {
+    pub(crate) fn sum_secs(&self) -> f64 {
         self.sum_us.load(Ordering::Relaxed) as f64 / 1e6
     }
 }
 
 /// Labels one family keeps; later new labels are counted under [`OTHER_LABEL`].
 pub const MAX_LABELS: usize = 256;
-pub const OTHER_LABEL: &str = "other";
+pub(crate) const OTHER_LABEL: &str = "other";
 
 /// Labelled counters. Labels come partly from Slack (error codes), so their number is capped:
 /// a server answering with ever-new error strings cannot grow memory or `/metrics` without end.
@@ -91,7 +91,7 @@ impl Family {
     }
 
     /// Every label and its count, in label order.
-    pub fn snapshot(&self) -> Vec<(String, u64)> {
+    pub(crate) fn snapshot(&self) -> Vec<(String, u64)> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
 }
@@ -102,16 +102,16 @@ pub struct Telemetry {
     /// Envelopes received, by kind.
     pub envelopes: Family,
     /// Envelope received → ack written.
-    pub ack_latency: Histogram,
+    pub(crate) ack_latency: Histogram,
     /// Web API calls, by `method status` (joined by a NUL, see [`Telemetry::api_call`]).
     pub api_calls: Family,
     api_latency: Mutex<BTreeMap<String, Arc<Histogram>>>,
     /// Swap outcomes: applied, skipped, coalesced, failed, retried.
     pub swaps: Family,
     /// Times a budget or rate limit made the bot wait.
-    pub rate_limit_waits: AtomicU64,
+    pub(crate) rate_limit_waits: AtomicU64,
     /// Status expiries handled (the profile re-read when a status-expiry timer came due).
-    pub expiries: AtomicU64,
+    pub(crate) expiries: AtomicU64,
     /// Catch-ups with Slack: reads, the swaps they led to, the latest pass.
     pub catch_up: CatchUps,
 }
@@ -135,17 +135,17 @@ impl Telemetry {
     }
 
     /// The latency histogram of every Web API method called so far, by method.
-    pub fn api_latencies(&self) -> Vec<(String, Arc<Histogram>)> {
+    pub(crate) fn api_latencies(&self) -> Vec<(String, Arc<Histogram>)> {
         self.api_latency.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// Counts one status expiry handled.
-    pub fn expiry_handled(&self) {
+    pub(crate) fn expiry_handled(&self) {
         self.expiries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one wait a budget or rate limit imposed.
-    pub fn rate_limit_wait(&self) {
+    pub(crate) fn rate_limit_wait(&self) {
         self.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -154,9 +154,9 @@ impl Telemetry {
 /// many profiles it read. Kept in memory: every start runs one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CatchUpRun {
-    pub started_ms: u64,
+    pub(crate) started_ms: u64,
     /// None while it runs.
-    pub finished_ms: Option<u64>,
+    pub(crate) finished_ms: Option<u64>,
     /// Profiles read so far.
     pub reads: u64,
 }

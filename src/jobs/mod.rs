@@ -26,7 +26,7 @@ use crate::store::{now_ms, queue, Desired, Job};
 const PARALLEL: usize = 4;
 
 /// Queues `desired` for `member` (see [`queue::enqueue`]) and wakes the runner.
-pub fn enqueue(
+pub(crate) fn enqueue(
     ctx: &Context,
     member: &str,
     desired: Desired,

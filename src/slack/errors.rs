@@ -5,7 +5,7 @@
 
 /// What an error code says about the call that got it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlackErrorKind {
+pub(crate) enum SlackErrorKind {
     /// The token no longer works (revoked, expired, wrong kind, or it lost the
     /// right to write the profile): the member must connect again.
     AuthDead,
@@ -48,7 +48,7 @@ const PHOTO_REFUSED: &[&str] = &["bad_image", "too_large", "too_many_frames"];
 const TRANSIENT: &[&str] = &["internal_error", "fatal_error", "service_unavailable", "request_timeout"];
 
 /// What `code` (an `error` of a Web API answer) means.
-pub fn classify(code: &str) -> SlackErrorKind {
+pub(crate) fn classify(code: &str) -> SlackErrorKind {
     if TOKEN_INVALID.contains(&code) || MEMBER_ACCESS_GONE.contains(&code) {
         SlackErrorKind::AuthDead
     } else if NAME_REFUSED.contains(&code) || code.starts_with("invalid_name") {
@@ -72,7 +72,7 @@ pub fn is_auth_dead(code: &str) -> bool {
 /// The subset of [`SlackErrorKind::AuthDead`] codes that say the token itself is invalid,
 /// whatever kind it is; what `apps.connections.open` answers about a wrong app token (the
 /// others, like `account_inactive` or `missing_scope`, are about a member's user token).
-pub fn is_token_invalid(code: &str) -> bool {
+pub(crate) fn is_token_invalid(code: &str) -> bool {
     TOKEN_INVALID.contains(&code)
 }
 

@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::secret::Secret;
 use crate::telemetry::Telemetry;
-pub use errors::{classify, is_auth_dead, SlackErrorKind};
+pub(crate) use errors::{classify, is_auth_dead, SlackErrorKind};
 use types::*;
 
 /// The most a Web API answer may be. Real answers are far smaller: the biggest

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Deserializer};
 
 /// A string, or null/number/absent read as None (Slack is not always consistent).
-pub fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
     Ok(match v {
         serde_json::Value::String(s) => Some(s),
@@ -17,7 +17,7 @@ pub fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>,
 }
 
 /// A non-negative number, or a numeric string; anything else is None.
-pub fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
     Ok(match v {
         serde_json::Value::Number(n) => n.as_u64(),
@@ -27,12 +27,12 @@ pub fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Er
 }
 
 /// Like [`lenient_u64`], with 0 for anything that is not a number.
-pub fn lenient_u64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(crate) fn lenient_u64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     lenient_u64(d).map(Option::unwrap_or_default)
 }
 
 /// A bool, or anything else read as false.
-pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
     Ok(matches!(v, serde_json::Value::Bool(true)))
 }
@@ -89,7 +89,7 @@ pub struct UserProfile {
 
 impl UserProfile {
     /// When the status expires (unix ms), if it ever does.
-    pub fn status_expires_at_ms(&self) -> Option<u64> {
+    pub(crate) fn status_expires_at_ms(&self) -> Option<u64> {
         (self.status_expiration != 0).then(|| self.status_expiration.saturating_mul(1000))
     }
 

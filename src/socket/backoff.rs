@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     base: Duration,
     cap: Duration,
     failures: u32,
@@ -17,7 +17,7 @@ impl Backoff {
     }
 
     /// The delay before the next attempt, counting one more failure.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let exp = self.base.saturating_mul(1u32 << self.failures.min(16));
         let full = exp.min(self.cap);
         self.failures = self.failures.saturating_add(1);

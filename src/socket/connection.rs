@@ -27,8 +27,8 @@ use url::Url;
 use super::envelope::{self, Envelope, Frame, FrameError, Hello, MAX_READ_BYTES};
 use super::{AckDecision, Handler, SocketStatus};
 
-pub const PING_EVERY: Duration = Duration::from_secs(5);
-pub const DEAD_AFTER: Duration = Duration::from_secs(20);
+pub(crate) const PING_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const DEAD_AFTER: Duration = Duration::from_secs(20);
 /// How long a retiring connection waits for quiet before closing: long enough
 /// for frames Slack sent before it switched to the replacement to arrive.
 const DRAIN_QUIET: Duration = Duration::from_secs(1);
@@ -41,7 +41,7 @@ pub const MAX_IN_FLIGHT: usize = 256;
 
 /// What a connection tells its supervisor.
 #[derive(Debug)]
-pub enum ConnEvent {
+pub(crate) enum ConnEvent {
     Hello { id: u64, hello: Hello },
     Disconnect { id: u64, reason: String },
     Closed { id: u64, error: Option<String>, said_hello: bool },

@@ -111,13 +111,13 @@ pub enum FrameError {
 /// largest it makes (a message with 50 blocks and 40,000 characters, a modal's state, a long
 /// profile) a few hundred KB. A parsed frame takes about its own size again in memory (more for
 /// JSON of tiny numbers), so this bounds what one envelope holds while it is handled.
-pub const MAX_FRAME_BYTES: usize = 4 << 20;
+pub(crate) const MAX_FRAME_BYTES: usize = 4 << 20;
 
 /// The largest websocket message read at all: above [`MAX_FRAME_BYTES`], so a frame between the
 /// two is read (buffered once, for a moment), acked by its `envelope_id` and skipped instead of
 /// dropping the connection. A message beyond this one ends the connection in the websocket
 /// library, before its bytes are ours.
-pub const MAX_READ_BYTES: usize = 16 << 20;
+pub(crate) const MAX_READ_BYTES: usize = 16 << 20;
 
 pub fn parse(text: &str) -> Result<Frame, FrameError> {
     if text.len() > MAX_FRAME_BYTES {

@@ -24,17 +24,17 @@ pub use envelope::{Envelope, EnvelopeKind, Frame};
 
 /// What to do with an envelope once it has been handed on.
 #[derive(Debug, Clone, PartialEq)]
-pub enum AckDecision {
+pub(crate) enum AckDecision {
     /// Ack now, with an optional response payload.
     Ack(Option<Value>),
     /// Do not ack: it could not be made durable, so let Slack redeliver it.
     NoAck,
 }
 
-pub type HandlerFuture = Pin<Box<dyn Future<Output = AckDecision> + Send>>;
+pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = AckDecision> + Send>>;
 
 /// Takes an envelope and decides its ack. Must be quick: slow work goes to jobs.
-pub type Handler = Arc<dyn Fn(Envelope) -> HandlerFuture + Send + Sync>;
+pub(crate) type Handler = Arc<dyn Fn(Envelope) -> HandlerFuture + Send + Sync>;
 
 /// Live connection facts, read by `/healthz`, `status` and tests.
 #[derive(Debug, Default)]
@@ -48,7 +48,7 @@ pub struct SocketStatus {
     /// Frames skipped unread (too large, or JSON serde refuses); acked when their id was found.
     pub skipped: AtomicU64,
     /// `apps.connections.open` refuses the app token (after start-up: retried with backoff).
-    pub app_token_refused: AtomicBool,
+    pub(crate) app_token_refused: AtomicBool,
     /// Where envelopes and ack latencies are counted.
     pub telemetry: Arc<crate::telemetry::Telemetry>,
     /// Stretches with no connection open, and the news of one opening after them.
@@ -56,7 +56,7 @@ pub struct SocketStatus {
 }
 
 impl SocketStatus {
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed) > 0
     }
 
@@ -86,14 +86,14 @@ impl SocketStatus {
     /// Each time a connection opens while none was open, with how long none was (counted from
     /// start-up for the first). Two reopenings quicker than the subscriber looks show as the
     /// later one; each takes a close and an `apps.connections.open`, so that is no concern.
-    pub fn reopenings(&self) -> watch::Receiver<Reopened> {
+    pub(crate) fn reopenings(&self) -> watch::Receiver<Reopened> {
         self.gaps.reopened.subscribe()
     }
 }
 
 /// A connection opened while none was open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Reopened {
+pub(crate) struct Reopened {
     /// Such openings so far (the first after start-up counts).
     pub count: u64,
     /// How long no connection was open before the latest.

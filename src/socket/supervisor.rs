@@ -28,10 +28,10 @@ use crate::shutdown::Shutdown;
 use crate::slack::ApiError;
 
 /// Opens a Socket Mode URL (`apps.connections.open` in production).
-pub type Opener = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, ApiError>> + Send>> + Send + Sync>;
+pub(crate) type Opener = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, ApiError>> + Send>> + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
-pub enum SocketError {
+pub(crate) enum SocketError {
     #[error("Slack disabled Socket Mode for this app (link_disabled): turn Socket Mode back on in the app's settings, then start statusinator again")]
     LinkDisabled,
     /// `apps.connections.open` refused the app token before any connection opened.
@@ -100,8 +100,8 @@ enum Msg {
     Opened(Result<String, ApiError>),
 }
 
-pub struct Supervisor {
-    pub opener: Opener,
+pub(crate) struct Supervisor {
+    pub(crate) opener: Opener,
     pub handler: Handler,
     pub status: Arc<SocketStatus>,
     pub desired: usize,

@@ -9,7 +9,7 @@
 use super::{member_prefix, now_ms, DeadJob, Desired, FailReason, Job, JobOrigin, Store, DEAD_PER_MEMBER};
 
 /// Event timestamps ("1700000000.123456") compared numerically.
-pub fn ts_key(ts: &str) -> (u64, u64) {
+pub(crate) fn ts_key(ts: &str) -> (u64, u64) {
     let mut it = ts.splitn(2, '.');
     let secs = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
     let frac = it.next().map(|f| format!("{f:0<6}")).and_then(|f| f.get(..6).and_then(|x| x.parse().ok())).unwrap_or(0);
@@ -17,13 +17,13 @@ pub fn ts_key(ts: &str) -> (u64, u64) {
 }
 
 /// True when `new` is not older than `old` (empty timestamps never lose).
-pub fn is_newer_or_equal(new: &str, old: &str) -> bool {
+pub(crate) fn is_newer_or_equal(new: &str, old: &str) -> bool {
     new.is_empty() || old.is_empty() || ts_key(new) >= ts_key(old)
 }
 
 /// Queues `desired` for `member`, replacing any older pending job. Returns
 /// whether it replaced one (coalesced). Durable when it returns.
-pub fn enqueue(
+pub(crate) fn enqueue(
     store: &Store,
     member: &str,
     desired: Desired,
@@ -35,7 +35,7 @@ pub fn enqueue(
 }
 
 /// [`enqueue`], marking the job with what queued it.
-pub fn enqueue_from(
+pub(crate) fn enqueue_from(
     store: &Store,
     member: &str,
     desired: Desired,
@@ -72,7 +72,7 @@ pub fn pending(store: &Store, member: &str) -> Option<Job> {
 }
 
 /// Whether the member has pending work.
-pub fn is_pending(store: &Store, member: &str) -> anyhow::Result<bool> {
+pub(crate) fn is_pending(store: &Store, member: &str) -> anyhow::Result<bool> {
     store.queue.contains(member)
 }
 
@@ -87,7 +87,7 @@ pub fn dead_count(store: &Store) -> usize {
 }
 
 /// Every dead letter with its key, oldest member first, each member's oldest first.
-pub fn all_dead(store: &Store) -> anyhow::Result<Vec<(Vec<u8>, DeadJob)>> {
+pub(crate) fn all_dead(store: &Store) -> anyhow::Result<Vec<(Vec<u8>, DeadJob)>> {
     store.dead.iter()
 }
 
@@ -98,7 +98,7 @@ pub fn dead_of(store: &Store, member: &str) -> anyhow::Result<Vec<(Vec<u8>, Dead
 
 /// Now as a Slack timestamp ("1700000000.123000"): the time of a profile the bot read itself,
 /// ordered against events' `event_ts` like any other.
-pub fn now_ts() -> String {
+pub(crate) fn now_ts() -> String {
     let ms = now_ms();
     format!("{}.{:06}", ms / 1000, (ms % 1000) * 1000)
 }
@@ -126,7 +126,7 @@ fn dead_key(member: &str, at_ms: u64) -> String {
 }
 
 /// Forgets dead letters older than `max_age_ms`; returns how many went.
-pub fn expire_dead(store: &Store, max_age_ms: u64) -> anyhow::Result<usize> {
+pub(crate) fn expire_dead(store: &Store, max_age_ms: u64) -> anyhow::Result<usize> {
     store.dead.remove_older(max_age_ms, |d| d.at_ms)
 }
 
@@ -136,7 +136,7 @@ pub fn take(store: &Store, member: &str) -> anyhow::Result<Option<Job>> {
 }
 
 /// Removes `job` if it is still the member's pending one (a newer job stays).
-pub fn remove_if_unchanged(store: &Store, job: &Job) -> anyhow::Result<()> {
+pub(crate) fn remove_if_unchanged(store: &Store, job: &Job) -> anyhow::Result<()> {
     store.queue.update(&job.member, |cur| match cur {
         Some(c) if &c == job => None,
         other => other,
@@ -146,7 +146,7 @@ pub fn remove_if_unchanged(store: &Store, job: &Job) -> anyhow::Result<()> {
 
 /// Puts `job` off until `at` (unix ms) if it is still the pending one; an `attempt` counts
 /// towards the retry limit and records `error`.
-pub fn retry_later(store: &Store, job: &Job, at: u64, error: Option<String>, attempt: bool) -> anyhow::Result<()> {
+pub(crate) fn retry_later(store: &Store, job: &Job, at: u64, error: Option<String>, attempt: bool) -> anyhow::Result<()> {
     store.queue.update(&job.member, |cur| match cur {
         Some(mut c) if &c == job => {
             c.not_before_ms = at;
@@ -162,19 +162,19 @@ pub fn retry_later(store: &Store, job: &Job, at: u64, error: Option<String>, att
 }
 
 /// Drops the member's pending job unless it is forced (a `restore` runs even while paused).
-pub fn keep_only_forced(store: &Store, member: &str) -> anyhow::Result<()> {
+pub(crate) fn keep_only_forced(store: &Store, member: &str) -> anyhow::Result<()> {
     store.queue.update(member, |j| j.filter(|j| j.force))?;
     Ok(())
 }
 
 /// Every pending job (a job that no longer decodes is skipped).
-pub fn all_pending(store: &Store) -> anyhow::Result<Vec<Job>> {
+pub(crate) fn all_pending(store: &Store) -> anyhow::Result<Vec<Job>> {
     Ok(store.queue.iter()?.into_iter().map(|(_, j)| j).collect())
 }
 
 /// Puts the dead letter under `key` back in the queue, fresh, unless the member has newer
 /// pending work (which wins); the dead letter goes either way. Returns whether it was queued.
-pub fn requeue(store: &Store, key: &[u8], dead: &DeadJob) -> anyhow::Result<bool> {
+pub(crate) fn requeue(store: &Store, key: &[u8], dead: &DeadJob) -> anyhow::Result<bool> {
     let mut job = dead.job.clone();
     job.attempts = 0;
     job.not_before_ms = 0;
@@ -188,7 +188,7 @@ pub fn requeue(store: &Store, key: &[u8], dead: &DeadJob) -> anyhow::Result<bool
 }
 
 /// Forgets the dead letter under `key`.
-pub fn drop_dead(store: &Store, key: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn drop_dead(store: &Store, key: &[u8]) -> anyhow::Result<()> {
     store.dead.raw().remove(key)?;
     Ok(())
 }

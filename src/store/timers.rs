@@ -16,12 +16,12 @@ pub struct ExpiryTimer {
     /// The canonical status emoji whose preset shows until then.
     pub emoji: String,
     /// When Slack clears the status (unix ms).
-    pub expires_at_ms: u64,
+    pub(crate) expires_at_ms: u64,
 }
 
 /// Keeps `member`'s timer for `emoji` expiring at `expires_at_ms`, replacing any other.
 /// Returns whether anything changed (a new or moved timer: the expiry job should look again).
-pub fn arm(store: &Store, member: &str, emoji: &str, expires_at_ms: u64) -> anyhow::Result<bool> {
+pub(crate) fn arm(store: &Store, member: &str, emoji: &str, expires_at_ms: u64) -> anyhow::Result<bool> {
     let wanted = ExpiryTimer { emoji: emoji.to_string(), expires_at_ms };
     let mut changed = false;
     store.timers.update(member, |old| {
@@ -32,7 +32,7 @@ pub fn arm(store: &Store, member: &str, emoji: &str, expires_at_ms: u64) -> anyh
 }
 
 /// Forgets `member`'s timer; returns whether there was one.
-pub fn cancel(store: &Store, member: &str) -> anyhow::Result<bool> {
+pub(crate) fn cancel(store: &Store, member: &str) -> anyhow::Result<bool> {
     // A read first: most observed profiles have no timer, and a read costs no write.
     if !store.timers.contains(member)? {
         return Ok(false);
@@ -41,7 +41,7 @@ pub fn cancel(store: &Store, member: &str) -> anyhow::Result<bool> {
 }
 
 /// Removes `member`'s timer if it is still `timer` (one re-armed meanwhile stays).
-pub fn remove_if_unchanged(store: &Store, member: &str, timer: &ExpiryTimer) -> anyhow::Result<()> {
+pub(crate) fn remove_if_unchanged(store: &Store, member: &str, timer: &ExpiryTimer) -> anyhow::Result<()> {
     store.timers.update(member, |cur| cur.filter(|c| c != timer))?;
     Ok(())
 }
@@ -65,7 +65,7 @@ pub fn due(store: &Store, now_ms: u64) -> anyhow::Result<Vec<(String, ExpiryTime
 }
 
 /// When the earliest timer still to come after `now_ms` expires.
-pub fn next_due(store: &Store, now_ms: u64) -> anyhow::Result<Option<u64>> {
+pub(crate) fn next_due(store: &Store, now_ms: u64) -> anyhow::Result<Option<u64>> {
     Ok(store.timers.iter()?.into_iter().map(|(_, t)| t.expires_at_ms).filter(|at| *at > now_ms).min())
 }
 
