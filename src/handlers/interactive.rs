@@ -75,6 +75,8 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
         }
         Some(Id::HomePause) => members::set_paused(&ctx.member_deps(), member, true)?,
         Some(Id::HomeResume) => members::set_paused(&ctx.member_deps(), member, false)?,
+        Some(Id::TeamOff) => members::set_team_off(&ctx.member_deps(), member, true)?,
+        Some(Id::TeamOn) => members::set_team_off(&ctx.member_deps(), member, false)?,
         Some(Id::HomeConnect) => {
             // The authorize link goes to the member's DM, where they paste the address back.
             let text = super::commands::connect::start(ctx, member);

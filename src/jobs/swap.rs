@@ -195,16 +195,20 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
         Ok(t) => t,
         Err(outcome) => return Ok(outcome),
     };
-    let preset = match &job.desired {
-        Desired::Preset { emoji } => store.preset(member, emoji)?,
-        Desired::Baseline => None,
+    // Own or team: `members::preset_for` decides which preset a status shows.
+    let (preset, team) = match &job.desired {
+        Desired::Preset { emoji } => match crate::members::preset_for(store, member, emoji)? {
+            Some(chosen) => (Some(chosen.preset), chosen.team),
+            None => (None, false),
+        },
+        Desired::Baseline => (None, false),
     };
-    let state = match note_preset(ctx, job, &token, state, preset.as_ref()).await? {
+    let state = match note_preset(ctx, job, &token, state, preset.as_ref(), team).await? {
         Ok(s) => s,
         Err(outcome) => return Ok(outcome),
     };
     let active = match state.applied.preset.clone() {
-        Some(e) => store.preset(member, &e)?,
+        Some(e) => crate::members::shown_preset(store, member, &e, state.applied.team)?,
         None => None,
     };
     let plan = skip_refused(plan(&state, preset.as_ref(), active.as_ref(), job.force), &state.refusals, preset.as_ref(), &job.event_ts);
@@ -240,23 +244,28 @@ fn gate(ctx: &Context, job: &Job, state: &MemberState) -> Result<Secret, Outcome
     Ok(token)
 }
 
-/// Notes the desired preset as the one in force; before the first swap away from the member's
-/// own profile the baseline is captured (before anything is written) and saved with it.
+/// Notes the desired preset as the one in force (`team`: the team's); before the first swap away
+/// from the member's own profile the baseline is captured (before anything is written) and saved
+/// with it.
 async fn note_preset(
     ctx: &Context,
     job: &Job,
     token: &Secret,
     state: MemberState,
     preset: Option<&crate::store::Preset>,
+    team: bool,
 ) -> anyhow::Result<Result<MemberState, Outcome>> {
     let (member, store) = (job.member.as_str(), &ctx.store);
     let Some(p) = preset else { return Ok(Ok(state)) };
     let emoji = p.emoji.clone();
     if state.applied.preset.is_some() {
-        if state.applied.preset.as_deref() == Some(p.emoji.as_str()) {
+        if state.applied.preset.as_deref() == Some(p.emoji.as_str()) && state.applied.team == team {
             return Ok(Ok(state));
         }
-        return Ok(Ok(store.update_member(member, |m| m.applied.preset = Some(emoji.clone()))?));
+        return Ok(Ok(store.update_member(member, |m| {
+            m.applied.preset = Some(emoji.clone());
+            m.applied.team = team;
+        })?));
     }
     let profile = match state.profile.clone() {
         Some(p) => p,
@@ -276,6 +285,7 @@ async fn note_preset(
     Ok(Ok(store.update_member(member, |m| {
         m.baseline = Some(baseline.clone());
         m.applied.preset = Some(emoji.clone());
+        m.applied.team = team;
         if m.profile.is_none() {
             m.profile = Some(profile.clone());
         }
@@ -490,6 +500,7 @@ async fn finish_photo(
         store.update_member(member, |m| {
             if m.applied.name.is_none() && m.applied.photo.is_none() {
                 m.applied.preset = None;
+                m.applied.team = false;
             }
         })?;
     }

@@ -33,10 +33,13 @@ pub enum Id {
     EmojiInput,
     NameInput,
     PhotoInput,
+    /// Home: the team presets' switch, off for this member / on again.
+    TeamOff,
+    TeamOn,
 }
 
 impl Id {
-    pub(crate) const ALL: [Id; 17] = [
+    pub(crate) const ALL: [Id; 19] = [
         Id::PresetAdd,
         Id::PresetEdit,
         Id::PresetDelete,
@@ -54,6 +57,8 @@ impl Id {
         Id::EmojiInput,
         Id::NameInput,
         Id::PhotoInput,
+        Id::TeamOff,
+        Id::TeamOn,
     ];
 
     /// The id as it goes over the wire.
@@ -76,6 +81,8 @@ impl Id {
             Id::EmojiInput => "emoji_input",
             Id::NameInput => "name_input",
             Id::PhotoInput => "photo_input",
+            Id::TeamOff => "team_off",
+            Id::TeamOn => "team_on",
         }
     }
 
