@@ -87,6 +87,7 @@ async fn a_team_preset_shows_unless_the_member_has_their_own_or_opted_out() {
     assert!(reply.contains("off for you"), "{reply}");
     wait_name(&slack, &bot, "U1", "Name U1").await;
     slack.set_status("U1", "").await;
+    tokio::time::sleep(secs(1)).await;
     slack.set_status("U1", ":palm_tree:").await;
     tokio::time::sleep(secs(3)).await;
     assert_eq!(name_of(&slack, "U1"), "Name U1", "{}", bot.logs());
