@@ -379,6 +379,24 @@ pub fn preset_modal(store: &Store, member: &str, emoji: Option<&str>) -> SlackVi
     )
 }
 
+/// The photo modal of the team preset for `emoji` (admins: `team photo :emoji:`): one file input,
+/// the same as the preset modal's. `private_metadata` carries the emoji.
+pub fn team_photo_modal(emoji: &str) -> SlackView {
+    let photo_el = SlackBlockFileInputElement::new()
+        .with_action_id(Id::PhotoInput.action())
+        .with_filetypes(["jpg", "jpeg", "png", "gif", "webp"].map(String::from).to_vec())
+        .with_max_files(1);
+    let about = context(format!("The photo every member without their own :{emoji}: preset shows while their status is :{emoji}:."));
+    let input = SlackInputBlock::new(plain("Photo"), photo_el.into()).with_block_id(Id::PhotoBlock.block());
+    SlackView::Modal(
+        SlackModalView::new(plain("Team preset photo"), vec![about.into(), input.into()])
+            .with_callback_id(Id::TeamPhotoModal.callback())
+            .with_private_metadata(emoji.to_string())
+            .with_submit(plain("Save"))
+            .with_close(plain("Cancel")),
+    )
+}
+
 /// The connect modal from the App Home: one field for the address the browser landed on after
 /// approving (or the bare code). Errors come back inline on the field.
 pub fn connect_modal() -> SlackView {

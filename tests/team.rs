@@ -198,3 +198,35 @@ async fn export_and_import_carry_team_presets() {
     let own = slash(&slack2, &fresh, "U1", "list").await;
     assert!(own.contains(":car:") && !own.contains(":palm_tree:"), "{own}");
 }
+
+/// `team photo :emoji:` by slash opens the upload form; its Save sets the team preset's photo,
+/// which shows for a member wearing that status. A non-admin's submission changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_team_photo_form_sets_the_team_presets_photo() {
+    let slack = FakeSlack::start().await;
+    let bot = start(&slack, &["U1"]).await;
+    slash(&slack, &bot, ADMIN, "team add :palm_tree: On vacation").await;
+    let reply = slash(&slack, &bot, ADMIN, "team photo :palm_tree:").await;
+    assert!(reply.contains("Opening a form"), "{reply}");
+    let opened = slack.wait_for_calls("views.open", 1, secs(10)).await;
+    let view = opened[0].json_param("view").expect("views.open carries a view");
+    assert_eq!(view["callback_id"], "team_photo_modal");
+    assert_eq!(view["private_metadata"], "palm_tree");
+
+    let file = slack.add_file(test_png(400, 400, "beach"), "beach.png", "image/png");
+    let state = slack.file_input_state("photo_block", "photo_input", &[&file]);
+    let env = slack.view_submission("U1", "team_photo_modal", "palm_tree", state.clone()).await;
+    let ack = slack.wait_for_ack(&env, secs(15)).await.expect("ack").payload.unwrap_or_default();
+    assert_eq!(ack["response_action"], "errors", "a non-admin's submission is refused: {ack}");
+    let env = slack.view_submission(ADMIN, "team_photo_modal", "palm_tree", state).await;
+    let ack = slack.wait_for_ack(&env, secs(15)).await.expect("ack").payload.unwrap_or_default();
+    assert_eq!(ack["response_action"], "clear", "{ack}");
+    let saved = slack.wait_for_bot_text(ADMIN, "Saved the photo of the team :palm_tree: preset", secs(20)).await;
+    assert!(saved.is_some(), "{:?}\n{}", slack.bot_texts(ADMIN), bot.logs());
+
+    slack.set_status("U1", ":palm_tree:").await;
+    let swapped = |f: &FakeSlack| name_of(f, "U1") == "On vacation" && looks_like_seed(&f.avatar_bytes("U1"), "beach");
+    assert!(slack.wait_until(secs(30), swapped).await, "{}", bot.logs());
+    let list = slash(&slack, &bot, "U1", "team list").await;
+    assert!(list.contains("(with photo)"), "{list}");
+}

@@ -16,7 +16,7 @@ mod help;
 mod member;
 mod presets;
 mod reply;
-mod team;
+pub(crate) mod team;
 
 use std::sync::Arc;
 
@@ -72,7 +72,9 @@ pub async fn dm(ctx: &Arc<Context>, member: &str, channel: &str, text: &str, fil
         Budget::Over(notice) => notice.map(|e| e.to_string()),
         Budget::Go if !files.is_empty() => {
             match command::parse(text) {
-                Ok(Command::Team(command::TeamCommand::Photo { emoji })) => team::photo_by_dm(ctx, member, channel, &emoji, files),
+                Ok(Command::Team(command::TeamCommand::Photo { emoji })) => {
+                    team::save_photo_then_tell(ctx, member, channel, &emoji, files.first().cloned())
+                }
                 _ => presets::photo_by_dm(ctx, member, channel, text, files),
             }
             None
@@ -163,6 +165,6 @@ async fn route(ctx: &Arc<Context>, member: &str, text: &str, origin: Origin) -> 
         Command::Disconnect => Ok(Reply::from(connect::disconnect(ctx, member))),
         Command::Stats => admin::stats(ctx),
         Command::Purge { member: who } => Ok(admin::purge(ctx, &who)),
-        Command::Team(t) => team::run(ctx, member, t, matches!(origin, Origin::Dm)),
+        Command::Team(t) => team::run(ctx, member, t, origin),
     }
 }

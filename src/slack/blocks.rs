@@ -36,10 +36,12 @@ pub enum Id {
     /// Home: the team presets' switch, off for this member / on again.
     TeamOff,
     TeamOn,
+    /// The team preset photo modal's callback (private_metadata: the emoji).
+    TeamPhotoModal,
 }
 
 impl Id {
-    pub(crate) const ALL: [Id; 19] = [
+    pub(crate) const ALL: [Id; 20] = [
         Id::PresetAdd,
         Id::PresetEdit,
         Id::PresetDelete,
@@ -59,6 +61,7 @@ impl Id {
         Id::PhotoInput,
         Id::TeamOff,
         Id::TeamOn,
+        Id::TeamPhotoModal,
     ];
 
     /// The id as it goes over the wire.
@@ -83,6 +86,7 @@ impl Id {
             Id::PhotoInput => "photo_input",
             Id::TeamOff => "team_off",
             Id::TeamOn => "team_on",
+            Id::TeamPhotoModal => "team_photo_modal",
         }
     }
 

@@ -9,16 +9,17 @@ use std::sync::Arc;
 
 use super::presets::refresh_home;
 use super::reply::{Failure, Outcome, UserError, INTERNAL_PHOTO};
+use super::Origin;
 use crate::command::{self, TeamCommand};
 use crate::context::Context;
 use crate::members;
 use crate::slack::types::File;
 
 /// Runs one `team …` command for `member` (the root has checked who may).
-pub(super) fn run(ctx: &Arc<Context>, member: &str, cmd: TeamCommand, dm: bool) -> Outcome {
+pub(super) fn run(ctx: &Arc<Context>, member: &str, cmd: TeamCommand, origin: Origin) -> Outcome {
     match cmd {
         TeamCommand::Add { emoji, name } => add(ctx, member, &emoji, &name),
-        TeamCommand::Photo { emoji } => photo(ctx, &emoji, dm),
+        TeamCommand::Photo { emoji } => photo(ctx, &emoji, origin),
         TeamCommand::Remove { emoji } => remove(ctx, &emoji),
         TeamCommand::List => list(ctx, member),
         TeamCommand::On => switch(ctx, member, false),
@@ -49,16 +50,27 @@ fn add(ctx: &Arc<Context>, by: &str, emoji: &str, display: &str) -> Outcome {
     .into())
 }
 
-/// The photo comes as an image attached to a DM whose text is the command (see
-/// [`photo_by_dm`]); the command alone says so. (The generated forms, badge and frame, are to
-/// join here as arguments.)
-fn photo(ctx: &Context, emoji: &str, dm: bool) -> Outcome {
+/// An uploaded photo: from a slash command with a `trigger_id`, the upload form
+/// ([`crate::home::team_photo_modal`], saved by `interactive`); otherwise an image attached to a
+/// DM whose text is the command ([`save_photo_then_tell`]), which the command alone explains.
+/// (The generated forms, badge and frame, are to join here as arguments.)
+fn photo(ctx: &Arc<Context>, emoji: &str, origin: Origin) -> Outcome {
     let emoji = members::resolve_emoji(&ctx.member_deps(), emoji).map_err(UserError::Emoji)?;
-    let where_ = if dm { "here" } else { "in a DM to me" };
-    Ok(format!(
-        "Send me the image {where_} with `team photo :{emoji}:` as the message text, and I'll use it for the team :{emoji}: preset."
-    )
-    .into())
+    let send = |place: &str| {
+        format!("Send me the image {place} with `team photo :{emoji}:` as the message text, and I'll use it for the team :{emoji}: preset.")
+    };
+    let Origin::Slash { trigger_id: Some(trigger) } = origin else {
+        let place = if matches!(origin, Origin::Dm) { "here" } else { "in a DM" };
+        return Ok(send(place).into());
+    };
+    let view = crate::slack::blocks::to_json(&crate::home::team_photo_modal(&emoji)).map_err(anyhow::Error::from)?;
+    let ctx2 = ctx.clone();
+    ctx.shutdown.track(async move {
+        if let Err(e) = ctx2.slack.views_open(&trigger, &view).await {
+            tracing::warn!(error = %e, "could not open the team photo modal");
+        }
+    });
+    Ok(format!("Opening a form to upload the photo of the team :{emoji}: preset…").into())
 }
 
 fn remove(ctx: &Arc<Context>, emoji: &str) -> Outcome {
@@ -107,11 +119,11 @@ fn switch(ctx: &Arc<Context>, member: &str, off: bool) -> Outcome {
     .into())
 }
 
-/// A DM with an image whose text is `team photo :emoji:`: the team preset's photo, for admins.
-/// Answered in the DM once the photo is fetched and processed.
-pub(super) fn photo_by_dm(ctx: &Arc<Context>, member: &str, channel: &str, emoji: &str, files: &[File]) {
+/// An image for the team preset's photo, for admins: attached to a DM whose text is
+/// `team photo :emoji:`, or submitted in the team photo modal. `channel` (the DM, or the member)
+/// hears the outcome once the photo is fetched and processed.
+pub(crate) fn save_photo_then_tell(ctx: &Arc<Context>, member: &str, channel: &str, emoji: &str, file: Option<File>) {
     let (ctx, member, channel, emoji) = (ctx.clone(), member.to_string(), channel.to_string(), emoji.to_string());
-    let file = files.first().cloned();
     ctx.shutdown.clone().track(async move {
         let reply = match save_dm_photo(&ctx, &member, &emoji, file.as_ref()).await {
             Ok(reply) => reply.text,
