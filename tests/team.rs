@@ -230,3 +230,36 @@ async fn the_team_photo_form_sets_the_team_presets_photo() {
     let list = slash(&slack, &bot, "U1", "team list").await;
     assert!(list.contains("(with photo)"), "{list}");
 }
+
+/// The team block of `member`'s newest published Home tab: (its text, its button's action id).
+fn home_team_block(slack: &FakeSlack, member: &str) -> Option<(String, String)> {
+    let calls = slack.calls_to("views.publish");
+    let view = calls.iter().rev().find(|c| c.param("user_id").as_deref() == Some(member))?.json_param("view")?;
+    let block = view["blocks"].as_array()?.iter().find(|b| b["block_id"] == "team")?.clone();
+    Some((block["text"]["text"].as_str()?.to_string(), block["accessory"]["action_id"].as_str()?.to_string()))
+}
+
+/// Home lists the team presets that apply (not one the member's own preset overrides) with the
+/// on/off switch; the switch turns them off (the member's own profile comes back) and on again.
+#[tokio::test(flavor = "multi_thread")]
+async fn home_lists_the_team_presets_that_apply_with_the_switch() {
+    let slack = FakeSlack::start().await;
+    let bot = start(&slack, &["U1"]).await;
+    slash(&slack, &bot, ADMIN, "team add :palm_tree: On vacation").await;
+    slash(&slack, &bot, ADMIN, "team add :car: Driving").await;
+    slash(&slack, &bot, "U1", "add :car: My own car").await;
+    slack.set_status("U1", ":palm_tree:").await;
+    wait_name(&slack, &bot, "U1", "On vacation").await;
+    let shows = |f: &FakeSlack, action: &str, said: &str| {
+        home_team_block(f, "U1").is_some_and(|(text, a)| {
+            a == action && text.contains(said) && text.contains(":palm_tree: → *On vacation*") && !text.contains("Driving")
+        })
+    };
+    assert!(slack.wait_until(secs(15), |f| shows(f, "team_off", "they show when")).await, "{:?}", home_team_block(&slack, "U1"));
+
+    slack.block_action("U1", "team_off", "team_off", None).await;
+    wait_name(&slack, &bot, "U1", "Name U1").await;
+    assert!(slack.wait_until(secs(15), |f| shows(f, "team_on", "*off* for you")).await, "{:?}", home_team_block(&slack, "U1"));
+    slack.block_action("U1", "team_on", "team_on", None).await;
+    wait_name(&slack, &bot, "U1", "On vacation").await;
+}
