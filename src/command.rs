@@ -25,8 +25,28 @@ pub const MAX_DISPLAY_NAME_CHARS: usize = crate::template::MAX_CHARS;
 const SOURCES: &[&str] = &[include_str!("../slash-commands/status-preset.toml")];
 
 /// The words the grammar accepts, in help order; also the candidates for "did you mean".
-const WORDS: &[&str] =
-    &["help", "list", "add", "photo", "remove", "pause", "resume", "restore", "status", "connect", "disconnect", "stats", "purge"];
+/// A family's subcommands are two words (`team add`).
+const WORDS: &[&str] = &[
+    "help",
+    "list",
+    "add",
+    "photo",
+    "remove",
+    "pause",
+    "resume",
+    "restore",
+    "status",
+    "connect",
+    "disconnect",
+    "stats",
+    "purge",
+    "team list",
+    "team on",
+    "team off",
+    "team add",
+    "team photo",
+    "team remove",
+];
 
 /// Echoed input is cut to this many characters so a pasted essay does not come back whole.
 const ECHO_CHARS: usize = 40;
@@ -57,9 +77,18 @@ pub struct Subcommand {
 }
 
 impl Subcommand {
-    /// The word that selects this subcommand.
+    /// The words that select this subcommand: the usage's leading lowercase words (`add`,
+    /// `team add`), up to its first argument (`:emoji:`, `[url-or-code]`, `@member`, `Name`).
     pub fn name(&self) -> &str {
-        self.usage.split_whitespace().next().unwrap_or("")
+        let usage = self.usage.trim();
+        let mut end = 0;
+        for word in usage.split(' ') {
+            if word.is_empty() || !word.chars().all(|c| c.is_ascii_lowercase()) {
+                break;
+            }
+            end = if end == 0 { word.len() } else { end + 1 + word.len() };
+        }
+        &usage[..end]
     }
 }
 
@@ -114,12 +143,38 @@ pub enum Command {
     Purge {
         member: String,
     },
+    /// `team …`: the workspace presets the admins keep.
+    Team(TeamCommand),
+}
+
+/// The `team` family's subcommands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeamCommand {
+    /// Emoji as in [`Command::Add`]; the name passed [`validate_display_name`].
+    Add {
+        emoji: String,
+        name: String,
+    },
+    Photo {
+        emoji: String,
+    },
+    Remove {
+        emoji: String,
+    },
+    List,
+    On,
+    Off,
 }
 
 impl Command {
     /// Only members listed in `[slack] admins` may run these.
     pub fn is_admin(&self) -> bool {
-        matches!(self, Command::Stats | Command::Purge { .. })
+        matches!(
+            self,
+            Command::Stats
+                | Command::Purge { .. }
+                | Command::Team(TeamCommand::Add { .. } | TeamCommand::Photo { .. } | TeamCommand::Remove { .. })
+        )
     }
 
     /// The word that selects this command (for logs and metrics labels).
@@ -138,6 +193,12 @@ impl Command {
             Command::Disconnect => "disconnect",
             Command::Stats => "stats",
             Command::Purge { .. } => "purge",
+            Command::Team(TeamCommand::List) => "team list",
+            Command::Team(TeamCommand::On) => "team on",
+            Command::Team(TeamCommand::Off) => "team off",
+            Command::Team(TeamCommand::Add { .. }) => "team add",
+            Command::Team(TeamCommand::Photo { .. }) => "team photo",
+            Command::Team(TeamCommand::Remove { .. }) => "team remove",
         }
     }
 }
@@ -173,6 +234,11 @@ pub enum ParseError {
     BadMember {
         token: String,
     },
+    /// A problem inside a `team` subcommand (`sub`: `team add`, …; `team` alone for an unknown one).
+    Team {
+        sub: &'static str,
+        problem: String,
+    },
 }
 
 impl ParseError {
@@ -183,6 +249,7 @@ impl ParseError {
             ParseError::UnexpectedWords { sub } | ParseError::MissingEmoji { sub } | ParseError::BadEmoji { sub, .. } => Some(sub),
             ParseError::MissingName | ParseError::BadName { .. } => Some("add"),
             ParseError::MissingMember | ParseError::BadMember { .. } => Some("purge"),
+            ParseError::Team { sub, .. } => Some(sub),
         }
     }
 
@@ -197,7 +264,7 @@ impl ParseError {
                 s
             }
             ParseError::UnexpectedWords { sub } => match *sub {
-                "photo" | "remove" => format!("`{sub}` takes just one emoji."),
+                "photo" | "remove" | "team photo" | "team remove" => format!("`{sub}` takes just one emoji."),
                 "connect" => "`connect` takes just one thing: the address your browser landed on, or the code.".to_string(),
                 "purge" => "`purge` takes just one member.".to_string(),
                 _ => format!("`{sub}` takes nothing after it."),
@@ -217,6 +284,7 @@ impl ParseError {
             ParseError::BadMember { token } => {
                 format!("I can't tell which member `{}` is: type `@` and pick them from the list Slack offers.", echo(token))
             }
+            ParseError::Team { problem, .. } => problem.clone(),
         }
     }
 
@@ -260,7 +328,29 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
         "remove" => Ok(Command::Remove { emoji: one_emoji("remove", rest)? }),
         "connect" => parse_connect(rest),
         "purge" => parse_purge(rest),
+        "team" => parse_team(rest),
         _ => Err(ParseError::Unknown { word: word.to_string(), suggestion: did_you_mean(&lower) }),
+    }
+}
+
+/// `team add|photo|remove|list|on|off …`; `team` alone lists.
+fn parse_team(rest: &str) -> Result<Command, ParseError> {
+    let (word, rest) = split_token(rest);
+    let team = |t: TeamCommand| Command::Team(t);
+    match word.to_lowercase().as_str() {
+        "" => Ok(team(TeamCommand::List)),
+        "list" => no_more("team list", rest, team(TeamCommand::List)),
+        "on" => no_more("team on", rest, team(TeamCommand::On)),
+        "off" => no_more("team off", rest, team(TeamCommand::Off)),
+        // The same words and checks as the member's own `add`.
+        "add" => match parse_add(rest) {
+            Ok(Command::Add { emoji, name }) => Ok(team(TeamCommand::Add { emoji, name })),
+            Ok(_) => Err(ParseError::MissingEmoji { sub: "team add" }),
+            Err(e) => Err(ParseError::Team { sub: "team add", problem: e.problem().replacen("`add`", "`team add`", 1) }),
+        },
+        "photo" => Ok(team(TeamCommand::Photo { emoji: one_emoji("team photo", rest)? })),
+        "remove" => Ok(team(TeamCommand::Remove { emoji: one_emoji("team remove", rest)? })),
+        _ => Err(ParseError::Team { sub: "team", problem: format!("I don't know `team {}`.", echo(word)) }),
     }
 }
 
@@ -564,7 +654,8 @@ pub(crate) fn echo(s: &str) -> String {
 
 /// The subcommand within two edits of `word`, nearest first, for "did you mean".
 fn did_you_mean(word: &str) -> Option<&'static str> {
-    WORDS.iter().map(|&w| (strsim::levenshtein(word, w), w)).filter(|&(d, _)| d <= 2).min_by_key(|&(d, _)| d).map(|(_, w)| w)
+    let first_words = WORDS.iter().filter_map(|w| w.split(' ').next());
+    first_words.map(|w| (strsim::levenshtein(word, w), w)).filter(|&(d, _)| d <= 2).min_by_key(|&(d, _)| d).map(|(_, w)| w)
 }
 
 #[cfg(test)]
@@ -799,6 +890,34 @@ mod tests {
     }
 
     #[test]
+    fn the_team_family() {
+        let team = |t: TeamCommand| Command::Team(t);
+        assert_eq!(ok("team"), team(TeamCommand::List));
+        assert_eq!(ok("TEAM list"), team(TeamCommand::List));
+        assert_eq!(ok("team on"), team(TeamCommand::On));
+        assert_eq!(ok("team Off"), team(TeamCommand::Off));
+        assert_eq!(
+            ok("team add :Palm_Tree: \"On vacation\""),
+            team(TeamCommand::Add { emoji: "palm_tree".into(), name: "On vacation".into() })
+        );
+        assert_eq!(ok("team photo :palm_tree:"), team(TeamCommand::Photo { emoji: "palm_tree".into() }));
+        assert_eq!(ok("team remove 🌴"), team(TeamCommand::Remove { emoji: "🌴".into() }));
+        // Names are checked as for `add`, and the usage shown is the team one.
+        let e = err("team add :x: @ada");
+        assert_eq!(e.problem(), "Slack doesn't allow a display name that starts with `@`.");
+        assert!(e.to_string().contains("Usage: `/status-preset team add :emoji: Display Name`"), "{e}");
+        let e = err("team add :x:").to_string();
+        assert!(e.starts_with("`team add` needs the display name after the emoji."), "{e}");
+        assert_eq!(err("team photo"), ParseError::MissingEmoji { sub: "team photo" });
+        let e = err("team remove :a: :b:").to_string();
+        assert!(e.starts_with("`team remove` takes just one emoji.\nUsage: `/status-preset team remove :emoji:`"), "{e}");
+        assert_eq!(err("team off now"), ParseError::UnexpectedWords { sub: "team off" });
+        let e = err("team frob").to_string();
+        assert!(e.starts_with("I don't know `team frob`."), "{e}");
+        assert_eq!(err("tema"), ParseError::Unknown { word: "tema".into(), suggestion: Some("team") });
+    }
+
+    #[test]
     fn a_leading_bot_mention_is_skipped() {
         assert_eq!(ok("<@UBOT> list"), Command::List);
         assert_eq!(ok("<@UBOT|statusinator>   add :x: Y"), add("x", "Y"));
@@ -910,11 +1029,17 @@ mod tests {
             Command::Disconnect,
             Command::Stats,
             Command::Purge { member: "U1".into() },
+            Command::Team(TeamCommand::List),
+            Command::Team(TeamCommand::On),
+            Command::Team(TeamCommand::Off),
+            Command::Team(TeamCommand::Add { emoji: "x".into(), name: "y".into() }),
+            Command::Team(TeamCommand::Photo { emoji: "x".into() }),
+            Command::Team(TeamCommand::Remove { emoji: "x".into() }),
         ];
         let names: Vec<&str> = all.iter().map(Command::name).collect();
         assert_eq!(names, WORDS);
         let admins: Vec<&str> = all.iter().filter(|c| c.is_admin()).map(Command::name).collect();
-        assert_eq!(admins, ["stats", "purge"]);
+        assert_eq!(admins, ["stats", "purge", "team add", "team photo", "team remove"]);
         for (command, sub) in all.iter().zip(&status_preset().subcommands) {
             assert_eq!(command.is_admin(), sub.admin, "slash-commands/status-preset.toml disagrees about {}", sub.name());
         }

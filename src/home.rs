@@ -14,7 +14,7 @@ use crate::profiles::ProfileCache;
 use crate::slack::blocks::{self, Id, *};
 use crate::slack::SlackClient;
 use crate::store::timers::{self, ExpiryTimer};
-use crate::store::{now_ms, Preset, Store};
+use crate::store::{now_ms, team, Preset, Store};
 use crate::telemetry::CatchUpRun;
 
 /// Each preset takes two blocks (section + actions); the header takes ~8.
@@ -132,7 +132,24 @@ pub struct HomeState<'a> {
     pub expiry: Option<String>,
     /// Connected members see when the bot last caught up with Slack ([`catch_up_line`]).
     pub catch_up: Option<String>,
+    /// The team presets that apply to the member, when there are any.
+    pub team: Option<TeamRows>,
+    /// The preset showing now is the team's.
+    pub active_is_team: bool,
 }
+
+/// The team presets Home lists for a member: those their own presets do not override.
+pub struct TeamRows {
+    /// At most [`MAX_TEAM_ROWS`].
+    pub rows: Vec<Row>,
+    pub total: usize,
+    /// The member ran `team off`.
+    pub off: bool,
+}
+
+/// Team presets share one section block (at most 3000 characters), so they cost two blocks
+/// however many there are.
+pub const MAX_TEAM_ROWS: usize = 20;
 
 /// The member's Home view, `shown` being the name their profile shows now.
 pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>) -> anyhow::Result<SlackHomeView> {
@@ -163,7 +180,43 @@ pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>) -> an
         shown,
         expiry: pending_expiry(deps.store, member),
         catch_up: is_connected.then(|| catch_up_line(deps.catch_up, crate::store::now_ms())),
+        team: team_rows(deps, &presets, state.team_off)?,
+        active_is_team: state.applied.team,
     }))
+}
+
+/// The team presets that apply to a member with these own `presets` (None when there are none).
+fn team_rows(deps: &HomeDeps<'_>, presets: &[Preset], off: bool) -> anyhow::Result<Option<TeamRows>> {
+    let applying: Vec<_> = team::all(deps.store)?.into_iter().filter(|t| !presets.iter().any(|p| p.emoji == t.emoji)).collect();
+    if applying.is_empty() {
+        return Ok(None);
+    }
+    let rows = applying
+        .iter()
+        .take(MAX_TEAM_ROWS)
+        .map(|t| Row { emoji: t.emoji.clone(), name: t.name.clone(), preview: None, has_photo: t.photo.is_some(), image: None })
+        .collect();
+    Ok(Some(TeamRows { rows, total: applying.len(), off }))
+}
+
+/// The team presets: one section listing them, with the member's on/off switch beside it.
+fn team_blocks(t: &TeamRows, cmd: &str) -> Vec<SlackBlock> {
+    let mut text = if t.off {
+        "*Team presets* (kept by the admins): *off* for you, so only your own presets change your profile.".to_string()
+    } else {
+        "*Team presets* (kept by the admins): they show when your status matches and you have no preset of your own for it.".to_string()
+    };
+    for r in &t.rows {
+        let name = r.name.as_deref().map(|n| format!("*{}*", esc(n))).unwrap_or_else(|| "_your own name_".into());
+        let photo = if r.has_photo { " (with photo)" } else { "" };
+        text.push_str(&format!("\n:{}: → {name}{photo}", r.emoji));
+    }
+    if t.total > t.rows.len() {
+        text.push_str(&format!("\n…and {} more: `{cmd} team list` shows them all.", t.total - t.rows.len()));
+    }
+    let (label, id) = if t.off { ("Turn on", Id::TeamOn) } else { ("Turn off", Id::TeamOff) };
+    let switch = button(id, label).with_value(id.as_str().to_string());
+    vec![SlackDividerBlock::new().into(), section(text).with_block_id(SlackBlockId("team".into())).with_accessory(switch.into()).into()]
 }
 
 /// The member's pending status expiry as a sentence, unless they are paused (then nothing of
@@ -205,7 +258,8 @@ pub fn compose(s: &HomeState<'_>) -> SlackHomeView {
     let toggle = button(action, label).with_value(action.as_str().to_string());
     out.push(section(text).with_block_id(SlackBlockId("pause".into())).with_accessory(toggle.into()).into());
     if let Some(active) = &s.active {
-        out.push(context(format!("Now showing your :{active}: preset.")).into());
+        let whose = if s.active_is_team { "the team's" } else { "your" };
+        out.push(context(format!("Now showing {whose} :{active}: preset.")).into());
     }
     if let Some(note) = &s.expiry {
         out.push(context(note.clone()).with_block_id(SlackBlockId("expiry".into())).into());
@@ -222,6 +276,9 @@ pub fn compose(s: &HomeState<'_>) -> SlackHomeView {
     }
     let add = button(Id::PresetAdd, "Add preset").with_value("add".into()).with_style(SlackBlockButtonStyle::Primary);
     out.push(SlackActionsBlock::new(vec![add.into()]).with_block_id(SlackBlockId("add".into())).into());
+    if let Some(t) = &s.team {
+        out.extend(team_blocks(t, cmd));
+    }
     if let Some(line) = &s.catch_up {
         out.push(context(line.clone()).with_block_id(SlackBlockId("catch_up".into())).into());
     }
@@ -335,6 +392,24 @@ pub fn preset_modal(store: &Store, member: &str, emoji: Option<&str>) -> SlackVi
         SlackModalView::new(plain(title), inputs)
             .with_callback_id(Id::PresetModal.callback())
             .with_private_metadata(emoji.unwrap_or("").to_string())
+            .with_submit(plain("Save"))
+            .with_close(plain("Cancel")),
+    )
+}
+
+/// The photo modal of the team preset for `emoji` (admins: `team photo :emoji:`): one file input,
+/// the same as the preset modal's. `private_metadata` carries the emoji.
+pub fn team_photo_modal(emoji: &str) -> SlackView {
+    let photo_el = SlackBlockFileInputElement::new()
+        .with_action_id(Id::PhotoInput.action())
+        .with_filetypes(["jpg", "jpeg", "png", "gif", "webp"].map(String::from).to_vec())
+        .with_max_files(1);
+    let about = context(format!("The photo every member without their own :{emoji}: preset shows while their status is :{emoji}:."));
+    let input = SlackInputBlock::new(plain("Photo"), photo_el.into()).with_block_id(Id::PhotoBlock.block());
+    SlackView::Modal(
+        SlackModalView::new(plain("Team preset photo"), vec![about.into(), input.into()])
+            .with_callback_id(Id::TeamPhotoModal.callback())
+            .with_private_metadata(emoji.to_string())
             .with_submit(plain("Save"))
             .with_close(plain("Cancel")),
     )

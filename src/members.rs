@@ -16,7 +16,9 @@ use crate::profiles::ProfileCache;
 use crate::secret::Secret;
 use crate::slack::types::{File, UserProfile};
 use crate::slack::SlackClient;
-use crate::store::{now_ms, queue, timers, CachedProfile, Desired, JobOrigin, MemberState, Preset, ProfileSnapshot, Store, TokenRecord};
+use crate::store::{
+    now_ms, queue, team, timers, CachedProfile, Desired, JobOrigin, MemberState, Preset, ProfileSnapshot, Store, TeamPreset, TokenRecord,
+};
 
 /// What the member operations read and write: the handles, not the whole context.
 pub(crate) struct MemberDeps<'a> {
@@ -46,12 +48,43 @@ pub(crate) fn usable_token(store: &Store, member: &str) -> Option<Secret> {
     }
 }
 
-/// The preset for this status emoji, or the member's own profile.
+/// The preset for this status emoji (see [`preset_for`]), or the member's own profile.
 pub(crate) fn desired_for(store: &Store, member: &str, status: Option<&str>) -> anyhow::Result<Desired> {
     Ok(match status {
-        Some(e) if store.preset(member, e)?.is_some() => Desired::Preset { emoji: e.to_string() },
+        Some(e) if preset_for(store, member, e)?.is_some() => Desired::Preset { emoji: e.to_string() },
         _ => Desired::Baseline,
     })
+}
+
+/// A preset chosen to show, and whose it is.
+pub(crate) struct Chosen {
+    pub preset: Preset,
+    /// The team's preset (`store::team`), shown as the member's.
+    pub team: bool,
+}
+
+/// Which preset shows while `member`'s status is `emoji`: their own; else the team's, unless
+/// they ran `team off`; else none. The one answer to precedence: [`desired_for`] and the swap
+/// both ask it.
+pub(crate) fn preset_for(store: &Store, member: &str, emoji: &str) -> anyhow::Result<Option<Chosen>> {
+    if let Some(preset) = store.preset(member, emoji)? {
+        return Ok(Some(Chosen { preset, team: false }));
+    }
+    let Some(t) = team::get(store, emoji)? else { return Ok(None) };
+    if store.member(member)?.team_off {
+        return Ok(None);
+    }
+    Ok(Some(Chosen { preset: t.for_member(member), team: true }))
+}
+
+/// The preset the applied state says is showing for `emoji` (the team's when `team`), as it
+/// reads now.
+pub(crate) fn shown_preset(store: &Store, member: &str, emoji: &str, team: bool) -> anyhow::Result<Option<Preset>> {
+    if team {
+        Ok(team::get(store, emoji)?.map(|t| t.for_member(member)))
+    } else {
+        store.preset(member, emoji)
+    }
 }
 
 /// Whether the profile already shows `desired` (by what was applied last).
@@ -148,7 +181,7 @@ pub(crate) fn observe_from(
     origin: JobOrigin,
 ) -> anyhow::Result<Observed> {
     deps.avatars.update_from_profile(member, profile);
-    if !deps.store.has_presets(member)? || usable_token(deps.store, member).is_none() {
+    if !has_applicable_preset(deps.store, member)? || usable_token(deps.store, member).is_none() {
         timers::cancel(deps.store, member)?;
         return Ok(Observed::default());
     }
@@ -270,10 +303,11 @@ pub(crate) fn catch_up_candidates(store: &Store) -> anyhow::Result<Vec<String>> 
     Ok(out)
 }
 
-/// Whether any preset could apply to the member: today their own. (Team presets, when they
-/// come, apply to members who have not opted out: they join here.)
+/// Whether any preset could apply to the member: their own, or a team preset unless they ran
+/// `team off`. Cheap (it runs for every observed profile): a prefix probe, then one step into the
+/// team tree, and only then the member's state.
 pub(crate) fn has_applicable_preset(store: &Store, member: &str) -> anyhow::Result<bool> {
-    store.has_presets(member)
+    Ok(store.has_presets(member)? || (team::any(store) && !store.member(member)?.team_off))
 }
 
 /// The parts of a profile the engine keeps.
@@ -352,7 +386,9 @@ pub(crate) fn remove(deps: &MemberDeps<'_>, member: &str, emoji: &str) -> anyhow
     if removed {
         let state = deps.store.member(member)?;
         if in_force(deps, &state, member, emoji)? {
-            enqueue(deps, member, Desired::Baseline, false)?;
+            // A team preset for the same emoji takes its place; else the baseline comes back.
+            let desired = desired_for(deps.store, member, Some(emoji))?;
+            enqueue(deps, member, desired, false)?;
         }
         let _ = deps.store.collect_photos();
     }
@@ -362,19 +398,108 @@ pub(crate) fn remove(deps: &MemberDeps<'_>, member: &str, emoji: &str) -> anyhow
 /// When the member's current status uses this preset, apply its new contents.
 fn reapply_if_active(deps: &MemberDeps<'_>, member: &str, emoji: &str) -> anyhow::Result<()> {
     let state = deps.store.member(member)?;
-    // The profile cache has the member's latest profile (every observed one passes through it):
-    // before a member's first preset the engine ignored their events, so the status they
-    // already wear is only there; and there is when it runs out.
-    let cached = deps.avatars.peek(member);
-    let expires_at_ms = cached.as_ref().and_then(|p| p.status_expires_ms);
-    let shown = match (&state.status_emoji, &state.last_event_ts) {
-        (None, None) => cached.and_then(|p| p.status_emoji).and_then(|s| deps.emoji.canonical_or_unverified(&s)),
-        (s, _) => s.clone(),
-    };
-    let status = effective_status(shown, expires_at_ms, now_ms());
+    let (status, expires_at_ms) = current_status(deps, &state, member);
     if !state.paused && status.as_deref() == Some(emoji) && usable_token(deps.store, member).is_some() {
         let desired = Desired::Preset { emoji: emoji.into() };
         // A preset added while an expiring status shows gets its expiry timer now.
+        keep_expiry_timer(deps, member, &desired, expires_at_ms)?;
+        enqueue(deps, member, desired, false)?;
+    }
+    Ok(())
+}
+
+/// The member's status now and when it runs out, from the profile cache, else what the engine
+/// last saw. The cache has the member's latest profile (every observed one passes through it):
+/// the engine ignores the events of members no preset applies to (before their first preset,
+/// after `team off`), so the status they wear now is only there; and there is when it runs out.
+fn current_status(deps: &MemberDeps<'_>, state: &MemberState, member: &str) -> (Option<String>, Option<u64>) {
+    let cached = deps.avatars.peek(member);
+    let expires_at_ms = cached.as_ref().and_then(|p| p.status_expires_ms);
+    let shown = match cached {
+        Some(p) => p.status_emoji.filter(|s| !s.trim().is_empty()).and_then(|s| deps.emoji.canonical_or_unverified(&s)),
+        None => state.status_emoji.clone(),
+    };
+    (effective_status(shown, expires_at_ms, now_ms()), expires_at_ms)
+}
+
+/// Creates or renames the team preset for `emoji` (`by`: the admin) and re-evaluates the
+/// members it applies to ([`team_changed`]); returns how many were queued.
+pub(crate) fn save_team_name(deps: &MemberDeps<'_>, by: &str, emoji: &str, name: &str) -> anyhow::Result<usize> {
+    let mut p = team::get(deps.store, emoji)?.unwrap_or_else(|| TeamPreset::new(emoji, by));
+    p.name = Some(name.to_string());
+    p.updated_ms = now_ms();
+    p.by = by.to_string();
+    team::put(deps.store, &p)?;
+    team_changed(deps, emoji)
+}
+
+/// Gives the team preset for `emoji` a processed photo (creating it if needed), re-evaluates the
+/// members it applies to and returns how many were queued. On disk before it returns, like
+/// [`save_photo`].
+pub(crate) async fn save_team_photo(deps: &MemberDeps<'_>, by: &str, emoji: &str, processed: &Processed) -> anyhow::Result<usize> {
+    let hash = deps.store.put_photo(&processed.bytes)?;
+    let mut p = team::get(deps.store, emoji)?.unwrap_or_else(|| TeamPreset::new(emoji, by));
+    p.photo = Some(hash);
+    p.updated_ms = now_ms();
+    p.by = by.to_string();
+    team::put(deps.store, &p)?;
+    let queued = team_changed(deps, emoji)?;
+    deps.store.flush().await?;
+    Ok(queued)
+}
+
+/// Deletes the team preset for `emoji`: None if there was none, else how many members showing
+/// it were queued to get their own profile (or their own preset) back.
+pub(crate) fn remove_team(deps: &MemberDeps<'_>, emoji: &str) -> anyhow::Result<Option<usize>> {
+    if team::remove(deps.store, emoji)?.is_none() {
+        return Ok(None);
+    }
+    let queued = team_changed(deps, emoji)?;
+    let _ = deps.store.collect_photos();
+    Ok(Some(queued))
+}
+
+/// The team preset for `emoji` was added, changed or removed: every connected, unpaused member
+/// showing it now, or whose status is `emoji`, has their desired state queued through the one
+/// coalescing queue (the runner's budget gate spreads the photo uploads over Slack's limits).
+/// Returns how many were queued.
+pub(crate) fn team_changed(deps: &MemberDeps<'_>, emoji: &str) -> anyhow::Result<usize> {
+    let mut queued = 0;
+    for (key, record) in deps.store.tokens.iter().map_err(crate::store::StoreError::into_anyhow)? {
+        if record.disconnected {
+            continue;
+        }
+        let member = String::from_utf8_lossy(&key).into_owned();
+        let state = deps.store.member(&member)?;
+        let showing = state.applied.team && state.applied.preset.as_deref() == Some(emoji);
+        let (status, expires_at_ms) = current_status(deps, &state, &member);
+        if state.paused || (!showing && status.as_deref() != Some(emoji)) {
+            continue;
+        }
+        let desired = desired_for(deps.store, &member, status.as_deref())?;
+        if showing || !already_applied(&state, &desired) {
+            keep_expiry_timer(deps, &member, &desired, expires_at_ms)?;
+            queue::enqueue(deps.store, &member, desired, "", None, false)?;
+            queued += 1;
+        }
+    }
+    if queued > 0 {
+        deps.work.notify_one();
+        tracing::info!(emoji, queued, "team preset changed: members re-evaluated");
+    }
+    Ok(queued)
+}
+
+/// `team off` (`off`) or `team on` for `member`: kept in their state, and their profile follows
+/// at once (a team preset showing goes, or one that now applies comes).
+pub(crate) fn set_team_off(deps: &MemberDeps<'_>, member: &str, off: bool) -> anyhow::Result<()> {
+    let state = deps.store.update_member(member, |m| m.team_off = off)?;
+    if state.paused || usable_token(deps.store, member).is_none() {
+        return Ok(());
+    }
+    let (status, expires_at_ms) = current_status(deps, &state, member);
+    let desired = desired_for(deps.store, member, status.as_deref())?;
+    if !already_applied(&state, &desired) {
         keep_expiry_timer(deps, member, &desired, expires_at_ms)?;
         enqueue(deps, member, desired, false)?;
     }

@@ -11,12 +11,18 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::photo::{PhotoGate, PhotoLimits};
 use crate::slack::SlackClient;
-use crate::store::{now_ms, queue, Preset, Store};
+use crate::store::{now_ms, queue, team, Preset, Store, TeamPreset};
 
-/// One preset in the JSON backup format.
+/// One preset in the JSON backup format: a member's, or with `team: true` a team preset (no
+/// member). Files written before team presets hold only members' and read as before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PresetRecord {
+    /// Empty (and left out) for a team preset.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub member: String,
+    /// A team preset kept by the admins (see `store::team`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub team: bool,
     pub emoji: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -69,7 +75,18 @@ pub fn export(config: &Config, user: Option<&str>) -> anyhow::Result<ExitCode> {
             Some(h) => store.photo(h)?.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
             None => None,
         };
-        out.push(PresetRecord { member: p.member, emoji: p.emoji, name: p.name, photo: None, photo_base64 });
+        out.push(PresetRecord { member: p.member, emoji: p.emoji, name: p.name, team: false, photo: None, photo_base64 });
+    }
+    // The team presets belong to no member: they go with a whole export.
+    if user.is_none() {
+        for t in team::all(&store)? {
+            let p = t.for_member("");
+            let photo_base64 = match &p.photo {
+                Some(h) => store.photo(h)?.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+                None => None,
+            };
+            out.push(PresetRecord { member: String::new(), emoji: p.emoji, name: p.name, team: true, photo: None, photo_base64 });
+        }
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
@@ -91,7 +108,8 @@ pub async fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
             Ok(()) => ok += 1,
             Err(e) => {
                 bad += 1;
-                eprintln!("skipped {} :{}:: {e}", r.member, r.emoji);
+                let whose = if r.team { "team" } else { r.member.as_str() };
+                eprintln!("skipped {whose} :{}:: {e}", r.emoji);
             }
         }
     }
@@ -124,7 +142,7 @@ async fn import_one(
     (limits, photos): (&PhotoLimits, &PhotoGate),
     r: &PresetRecord,
 ) -> anyhow::Result<()> {
-    if !crate::config::looks_like_user_id(&r.member) {
+    if !r.team && !crate::config::looks_like_user_id(&r.member) {
         anyhow::bail!("member must be a member id such as U0123ABCD");
     }
     let canonical = emoji.canonical_or_unverified(&r.emoji).ok_or_else(|| anyhow::anyhow!("unknown emoji"))?;
@@ -153,7 +171,11 @@ async fn import_one(
         }
         None => None,
     };
-    store.put_preset(&Preset { member: r.member.clone(), emoji: canonical, name, photo, updated_ms: now_ms() })?;
+    if r.team {
+        team::put(store, &TeamPreset { emoji: canonical, name, photo, updated_ms: now_ms(), by: "import".into() })?;
+    } else {
+        store.put_preset(&Preset { member: r.member.clone(), emoji: canonical, name, photo, updated_ms: now_ms() })?;
+    }
     Ok(())
 }
 
@@ -187,6 +209,7 @@ pub fn db_stats(config: &Config) -> anyhow::Result<ExitCode> {
             crate::store::trees::OAUTH_STATES => store.oauth_states.len(),
             crate::store::trees::METRIC_HISTORY => store.metric_history.len(),
             crate::store::trees::TIMERS => crate::store::timers::count(&store),
+            crate::store::trees::TEAM_PRESETS => team::count(&store),
             _ => 0,
         };
         println!("  {name:<14} {n}");

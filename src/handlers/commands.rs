@@ -4,7 +4,8 @@
 //!
 //! This file is the way in (slash command or DM), the rate limit and the routing. Each family
 //! of commands has a file of its own: `presets` (list, add, photo, remove, and a photo sent by
-//! DM), `member` (pause, resume, restore, status), `admin` (stats, purge) and `help`. A family
+//! DM), `member` (pause, resume, restore, status), `admin` (stats, purge), `team` (the admins'
+//! workspace presets and each member's opt-out) and `help`. A family
 //! handler returns a `Reply`, or a `UserError` whose text the member sees, or an internal
 //! error that goes back to the dispatcher (see `reply`).
 
@@ -15,6 +16,7 @@ mod help;
 mod member;
 mod presets;
 mod reply;
+pub(crate) mod team;
 
 use std::sync::Arc;
 
@@ -69,7 +71,12 @@ pub async fn dm(ctx: &Arc<Context>, member: &str, channel: &str, text: &str, fil
     let reply = match rate_limit(ctx, member)? {
         Budget::Over(notice) => notice.map(|e| e.to_string()),
         Budget::Go if !files.is_empty() => {
-            presets::photo_by_dm(ctx, member, channel, text, files);
+            match command::parse(text) {
+                Ok(Command::Team(command::TeamCommand::Photo { emoji })) => {
+                    team::save_photo_then_tell(ctx, member, channel, &emoji, files.first().cloned())
+                }
+                _ => presets::photo_by_dm(ctx, member, channel, text, files),
+            }
             None
         }
         Budget::Go => Some(execute(ctx, member, text, Origin::Dm, files).await?),
@@ -132,7 +139,11 @@ async fn route(ctx: &Arc<Context>, member: &str, text: &str, origin: Origin) -> 
     let usage_name = if matches!(origin, Origin::Dm) { "" } else { ctx.config.command.as_str() };
     let cmd = command::parse(text).map_err(|e| UserError::Parse(e.render(usage_name)))?;
     if cmd.is_admin() && !ctx.is_admin(member) {
-        return Err(UserError::NotAdmin.into());
+        return Err(match cmd {
+            Command::Team(_) => UserError::TeamNotAdmin { command: ctx.config.command.clone() },
+            _ => UserError::NotAdmin,
+        }
+        .into());
     }
     match cmd {
         Command::Help => Ok(help::help(usage_name)),
@@ -154,5 +165,6 @@ async fn route(ctx: &Arc<Context>, member: &str, text: &str, origin: Origin) -> 
         Command::Disconnect => Ok(Reply::from(connect::disconnect(ctx, member))),
         Command::Stats => admin::stats(ctx),
         Command::Purge { member: who } => Ok(admin::purge(ctx, &who)),
+        Command::Team(t) => team::run(ctx, member, t, origin),
     }
 }

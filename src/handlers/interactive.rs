@@ -39,6 +39,9 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
         "view_submission" if p.view.as_ref().and_then(|v| v.callback_id.as_deref()).and_then(Id::parse) == Some(Id::ConnectModal) => {
             Ok(Some(connect_submission(ctx, &member, &env.payload).await?))
         }
+        "view_submission" if p.view.as_ref().and_then(|v| v.callback_id.as_deref()).and_then(Id::parse) == Some(Id::TeamPhotoModal) => {
+            Ok(Some(team_photo_submission(ctx, &member, &p, &env.payload)?))
+        }
         "view_submission" => view_submission(ctx, &member, &p, &env.payload),
         other => {
             tracing::debug!(kind = other, "ignoring an interactive payload");
@@ -75,6 +78,8 @@ fn block_action(ctx: &Arc<Context>, member: &str, action: &str, value: &str, tri
         }
         Some(Id::HomePause) => members::set_paused(&ctx.member_deps(), member, true)?,
         Some(Id::HomeResume) => members::set_paused(&ctx.member_deps(), member, false)?,
+        Some(Id::TeamOff) => members::set_team_off(&ctx.member_deps(), member, true)?,
+        Some(Id::TeamOn) => members::set_team_off(&ctx.member_deps(), member, false)?,
         Some(Id::HomeConnect) => {
             // The authorize link goes to the member's DM, where they paste the address back.
             let text = super::commands::connect::start(ctx, member);
@@ -127,6 +132,30 @@ fn input_text(state: &Value, block: Id, action: Id) -> &str {
     input_value(state, block, action).and_then(|v| v.get("value")).and_then(Value::as_str).unwrap_or("")
 }
 
+/// The files a modal's photo input held (typed models drop file_input's `files`: read the raw
+/// payload's state).
+fn files_in(state: &Value) -> Vec<File> {
+    input_value(state, Id::PhotoBlock, Id::PhotoInput)
+        .and_then(|v| v.get("files"))
+        .and_then(|f| serde_json::from_value(f.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// The team photo modal's Save (admins only): closes at once and the photo is saved in the
+/// background, the admin told by DM; or stays open saying what is wrong.
+fn team_photo_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Value) -> Result<Value, serde_json::Error> {
+    if !ctx.is_admin(member) {
+        return blocks::ack_errors([(Id::PhotoBlock, "Only the bot's admins can change team presets.".to_string())]);
+    }
+    let emoji = p.view.as_ref().and_then(|v| v.private_metadata.clone()).unwrap_or_default();
+    let state = raw.get("view").and_then(|v| v.get("state")).cloned().unwrap_or(Value::Null);
+    let Some(file) = files_in(&state).into_iter().next() else {
+        return blocks::ack_errors([(Id::PhotoBlock, "Pick an image for the team preset.".to_string())]);
+    };
+    super::commands::team::save_photo_then_tell(ctx, member, member, &emoji, Some(file));
+    blocks::ack_clear()
+}
+
 /// What the preset modal's fields held.
 struct Fields {
     emoji: String,
@@ -152,10 +181,7 @@ fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Valu
     let fields = Fields {
         emoji: input_text(&state, Id::EmojiBlock, Id::EmojiInput).trim().to_string(),
         name: input_text(&state, Id::NameBlock, Id::NameInput).to_string(),
-        files: input_value(&state, Id::PhotoBlock, Id::PhotoInput)
-            .and_then(|v| v.get("files"))
-            .and_then(|f| serde_json::from_value(f.clone()).ok())
-            .unwrap_or_default(),
+        files: files_in(&state),
     };
     let original = view.private_metadata.clone().filter(|s| !s.is_empty());
     let checked = match check(ctx, member, &fields, original.as_deref())? {

@@ -12,6 +12,11 @@ pub fn profile_key(member: &str) -> String {
 
 pub(crate) const PHOTO_KEY: &str = "app:users.setPhoto";
 
+/// The window of the app's `users.setPhoto` budget: a minute, and a margin for the time between
+/// taking a use and Slack receiving the call (a flush comes between), so that in any minute Slack
+/// counts no more calls than the limit.
+pub(crate) const PHOTO_WINDOW_MS: u64 = WINDOW_MS + 2_000;
+
 pub fn command_key(member: &str) -> String {
     format!("command:{member}")
 }
@@ -51,6 +56,29 @@ pub fn spend(store: &Store, key: &str, n: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Takes one use of `key` if it fits under `limit` uses in `window_ms`, in one step (jobs running
+/// at once cannot all take the last one): `Ok`, or `Err` with when one will fit.
+pub(crate) fn take_or_wait(store: &Store, key: &str, limit: u32, window_ms: u64) -> anyhow::Result<Result<(), u64>> {
+    let now = now_ms();
+    let mut out = Ok(());
+    store.rates.update(key, |old| {
+        let mut w = old.unwrap_or_default();
+        w.stamps.retain(|t| now.saturating_sub(*t) < window_ms);
+        w.stamps.sort_unstable();
+        let limit = (limit as usize).max(1);
+        out = match w.stamps.len().checked_sub(limit) {
+            // The oldest uses must age out until one fits.
+            Some(over) => Err(w.stamps.get(over).map_or(now, |t| t + window_ms)),
+            None => {
+                w.stamps.push(now);
+                Ok(())
+            }
+        };
+        Some(w)
+    })?;
+    Ok(out)
+}
+
 /// Takes one use if it fits; false when over the limit.
 pub fn try_take(store: &Store, key: &str, limit: u32) -> anyhow::Result<bool> {
     let now = now_ms();
@@ -83,6 +111,20 @@ pub fn expire(store: &Store) -> anyhow::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn taking_a_use_is_one_step_and_says_when_the_next_fits() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("db")).unwrap();
+        for _ in 0..3 {
+            assert_eq!(take_or_wait(&s, "k", 3, 10_000).unwrap(), Ok(()));
+        }
+        let first = s.rates.get("k").unwrap().unwrap().stamps[0];
+        for _ in 0..2 {
+            assert_eq!(take_or_wait(&s, "k", 3, 10_000).unwrap(), Err(first + 10_000), "full: nothing more is taken");
+        }
+        assert_eq!(s.rates.get("k").unwrap().unwrap().stamps.len(), 3);
+    }
 
     #[test]
     fn window_limits_and_availability() {

@@ -33,10 +33,15 @@ pub enum Id {
     EmojiInput,
     NameInput,
     PhotoInput,
+    /// Home: the team presets' switch, off for this member / on again.
+    TeamOff,
+    TeamOn,
+    /// The team preset photo modal's callback (private_metadata: the emoji).
+    TeamPhotoModal,
 }
 
 impl Id {
-    pub(crate) const ALL: [Id; 17] = [
+    pub(crate) const ALL: [Id; 20] = [
         Id::PresetAdd,
         Id::PresetEdit,
         Id::PresetDelete,
@@ -54,6 +59,9 @@ impl Id {
         Id::EmojiInput,
         Id::NameInput,
         Id::PhotoInput,
+        Id::TeamOff,
+        Id::TeamOn,
+        Id::TeamPhotoModal,
     ];
 
     /// The id as it goes over the wire.
@@ -76,6 +84,9 @@ impl Id {
             Id::EmojiInput => "emoji_input",
             Id::NameInput => "name_input",
             Id::PhotoInput => "photo_input",
+            Id::TeamOff => "team_off",
+            Id::TeamOn => "team_on",
+            Id::TeamPhotoModal => "team_photo_modal",
         }
     }
 

@@ -12,6 +12,7 @@ pub mod model;
 pub mod oauth_states;
 pub mod queue;
 pub mod sealed;
+pub mod team;
 pub mod timers;
 pub mod tokens;
 
@@ -43,8 +44,24 @@ pub mod trees {
     pub const OAUTH_STATES: &str = "oauth_states";
     pub const METRIC_HISTORY: &str = "metric_history";
     pub const TIMERS: &str = "timers";
-    pub const ALL: &[&str] =
-        &[META, PRESETS, PHOTOS, MEMBERS, QUEUE, DEAD, SEEN, TOKENS, RATES, EMOJI, AVATARS, OAUTH_STATES, METRIC_HISTORY, TIMERS];
+    pub const TEAM_PRESETS: &str = "team_presets";
+    pub const ALL: &[&str] = &[
+        META,
+        PRESETS,
+        PHOTOS,
+        MEMBERS,
+        QUEUE,
+        DEAD,
+        SEEN,
+        TOKENS,
+        RATES,
+        EMOJI,
+        AVATARS,
+        OAUTH_STATES,
+        METRIC_HISTORY,
+        TIMERS,
+        TEAM_PRESETS,
+    ];
 }
 
 /// A tree whose values are `T` as JSON.
@@ -244,6 +261,8 @@ pub struct Store {
     pub metric_history: Typed<MetricSample>,
     /// member → [`timers::ExpiryTimer`]: the status expiry to act on (see [`timers`])
     timers: Typed<timers::ExpiryTimer>,
+    /// emoji → [`TeamPreset`]: the admins' workspace presets (see [`team`])
+    team_presets: Typed<TeamPreset>,
 }
 
 impl Store {
@@ -288,6 +307,7 @@ impl Store {
             oauth_states: Typed::new(t(trees::OAUTH_STATES)?),
             metric_history: Typed::new(t(trees::METRIC_HISTORY)?),
             timers: Typed::new(t(trees::TIMERS)?),
+            team_presets: Typed::new(t(trees::TEAM_PRESETS)?),
             db,
             path: path.to_path_buf(),
             health: Arc::default(),
@@ -422,7 +442,7 @@ impl Store {
         Ok(self.photos.get(hash.as_bytes())?.map(|v| v.to_vec()))
     }
 
-    /// Drops photos no preset or baseline refers to any more.
+    /// Drops photos no preset (own or team) or baseline refers to any more.
     pub fn collect_photos(&self) -> anyhow::Result<usize> {
         let mut live = std::collections::HashSet::new();
         for (_, p) in self.presets.iter()? {
@@ -430,6 +450,7 @@ impl Store {
                 live.insert(h);
             }
         }
+        live.extend(team::all(self)?.into_iter().filter_map(|p| p.photo));
         for (_, m) in self.members.iter()? {
             if let Some(b) = m.baseline.and_then(|b| b.photo) {
                 live.insert(b);

@@ -28,6 +28,42 @@ impl Preset {
     }
 }
 
+/// A workspace preset kept by the bot's admins (see `store::team`): what a member's profile
+/// becomes while their status emoji is `emoji`, unless they have their own preset for it or
+/// have opted out (`MemberState::team_off`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamPreset {
+    /// Canonical emoji name, as in [`Preset::emoji`].
+    pub emoji: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Hash of the processed photo in the photos tree.
+    #[serde(default)]
+    pub photo: Option<String>,
+    #[serde(default)]
+    pub updated_ms: u64,
+    /// The admin who last changed it.
+    #[serde(default)]
+    pub by: String,
+}
+
+impl TeamPreset {
+    pub fn new(emoji: &str, by: &str) -> TeamPreset {
+        TeamPreset { emoji: emoji.into(), name: None, photo: None, updated_ms: super::now_ms(), by: by.into() }
+    }
+
+    /// The team preset as one member's preset: what a swap applies for them.
+    pub fn for_member(&self, member: &str) -> Preset {
+        Preset {
+            member: member.into(),
+            emoji: self.emoji.clone(),
+            name: self.name.clone(),
+            photo: self.photo.clone(),
+            updated_ms: self.updated_ms,
+        }
+    }
+}
+
 /// The member's own name and photo, captured just before the first swap away.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
@@ -52,6 +88,8 @@ pub struct Baseline {
 pub struct Applied {
     /// The preset in force, or None when the member shows their own profile.
     pub preset: Option<String>,
+    /// The preset in force is the team's (`store::team`), not the member's own.
+    pub team: bool,
     /// The display name the bot last wrote.
     pub name: Option<String>,
     /// Hash of the photo the bot last uploaded.
@@ -68,6 +106,8 @@ pub struct Applied {
 struct AppliedRecord {
     #[serde(default)]
     preset: Option<String>,
+    #[serde(default)]
+    team: bool,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -91,7 +131,7 @@ impl From<AppliedRecord> for Applied {
         } else {
             PhotoEcho::None
         });
-        Applied { preset: r.preset, name: r.name, photo: r.photo, avatar_hash: r.avatar_hash, photo_echo }
+        Applied { preset: r.preset, team: r.team, name: r.name, photo: r.photo, avatar_hash: r.avatar_hash, photo_echo }
     }
 }
 
@@ -189,6 +229,9 @@ pub struct MemberState {
     /// The member's profile as the newest event showed it.
     #[serde(default)]
     pub profile: Option<ProfileSnapshot>,
+    /// The member ran `team off`: team presets never show for them (`team on` undoes it).
+    #[serde(default)]
+    pub team_off: bool,
 }
 
 /// The two writes a preset makes: its display name (`users.profile.set`) and its photo
@@ -706,6 +749,20 @@ mod tests {
         assert_eq!(serde_json::from_str::<Applied>("{}").expect("empty"), Applied::default());
         let a = Applied { photo_echo: PhotoEcho::Awaiting { before: None, extra: 1 }, ..Default::default() };
         assert_eq!(serde_json::from_str::<Applied>(&serde_json::to_string(&a).expect("encode")).expect("decode"), a);
+    }
+
+    #[test]
+    fn records_from_before_team_presets_decode_without_them() {
+        let old = r#"{"paused":false,"applied":{"preset":"x","name":"Away"}}"#;
+        let m: MemberState = serde_json::from_str(old).expect("old member state");
+        assert!(!m.team_off && !m.applied.team);
+        let mut m = MemberState { team_off: true, ..Default::default() };
+        m.applied.preset = Some("palm_tree".into());
+        m.applied.team = true;
+        let back: MemberState = serde_json::from_str(&serde_json::to_string(&m).expect("encode")).expect("decode");
+        assert_eq!(back, m);
+        let t: TeamPreset = serde_json::from_str(r#"{"emoji":"palm_tree"}"#).expect("a bare team preset");
+        assert_eq!(t.for_member("U1"), Preset { member: "U1".into(), emoji: "palm_tree".into(), name: None, photo: None, updated_ms: 0 });
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub(crate) enum UserError {
     Parse(String),
     #[error("Only the bot's admins can use that command.")]
     NotAdmin,
+    /// A member who is no admin tried to change a team preset.
+    #[error("Only the bot's admins can change team presets: they apply to everyone. `{command} team list` shows them; `{command} team off` stops them for you.")]
+    TeamNotAdmin { command: String },
+    #[error("There is no team preset for :{emoji}:. `{command} team list` shows them.")]
+    NoSuchTeamPreset { emoji: String, command: String },
     /// An emoji that is not one: [`crate::members::resolve_emoji`]'s sentence.
     #[error("{0}")]
     Emoji(String),
