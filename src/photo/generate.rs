@@ -231,17 +231,46 @@ fn inner_side(size: u32) -> u32 {
     size - 2 * band_width(size)
 }
 
-/// The centre square of `base` at `side`×`side`, as the photo pipeline crops.
+/// The centre square of `base` at `side`×`side`, as the photo pipeline crops it.
 fn square_of(base: &RgbImage, side: u32) -> Result<RgbImage, GenerateError> {
-    let short = base.width().min(base.height());
-    if short == 0 {
+    if base.width().min(base.height()) == 0 {
         return Err(GenerateError::NoPixels("photo"));
     }
-    let view = imageops::crop_imm(base, (base.width() - short) / 2, (base.height() - short) / 2, short, short);
-    if short == side {
-        return Ok(view.to_image());
+    let reduced = reduced_centre(base, side);
+    if reduced.width() == side {
+        return Ok(reduced);
     }
-    Ok(super::resize_square(&*view, side))
+    Ok(super::resize_square(&reduced, side))
+}
+
+/// The centre square of `base`, box-averaged by the largest whole factor that
+/// keeps it at least `side` (what `reduce` does while a photo is decoded), so
+/// the filter that follows scales by less than 2: a 1024 px photo to 512 is
+/// one exact 2×2 average instead of a Catmull-Rom pass over every pixel.
+fn reduced_centre(base: &RgbImage, side: u32) -> RgbImage {
+    let short = base.width().min(base.height());
+    let factor = (short / side.max(1)).max(1);
+    let grid = short / factor;
+    let used = grid * factor;
+    let (left, top) = ((base.width() - used) / 2, (base.height() - used) / 2);
+    if factor == 1 {
+        return imageops::crop_imm(base, left, top, used, used).to_image();
+    }
+    let mut sums = vec![[0u32; 3]; (grid as usize) * (grid as usize)];
+    let stride = base.width() as usize * 3;
+    for y in 0..used {
+        let start = (top + y) as usize * stride + left as usize * 3;
+        let Some(row) = base.as_raw().get(start..start + used as usize * 3) else { continue };
+        let cells = &mut sums[(y / factor) as usize * grid as usize..][..grid as usize];
+        for (x, pixel) in row.chunks_exact(3).enumerate() {
+            let cell = &mut cells[x / factor as usize];
+            for (sum, &c) in cell.iter_mut().zip(pixel) {
+                *sum += u32::from(c);
+            }
+        }
+    }
+    let area = factor * factor;
+    RgbImage::from_fn(grid, grid, |x, y| Rgb(sums[(y * grid + x) as usize].map(|s| ((s + area / 2) / area) as u8)))
 }
 
 /// The member's photo at `size`×`size` with `emoji` in a white disc in the
@@ -697,6 +726,19 @@ mod tests {
             assert!(x0 >= band - 1 && x1 <= SIZE - band, "{text}: {x0}..{x1} within the margins");
             assert!(y0 > top && y1 < SIZE - 1, "{text}: {y0}..{y1} inside the banner");
             assert!(((x0 + x1) as f32 / 2.0 - SIZE as f32 / 2.0).abs() <= 2.0, "{text}: centred");
+        }
+    }
+
+    #[test]
+    fn a_larger_photo_is_averaged_down_not_sampled() {
+        // One-pixel stripes average to their mean at even reductions; sampling would alias.
+        let stripes = RgbImage::from_fn(1100, 1030, |x, _| if x % 2 == 0 { Rgb([200, 0, 100]) } else { Rgb([0, 200, 100]) });
+        for side in [512, 426, 257] {
+            let out = square_of(&stripes, side).unwrap();
+            assert_eq!(out.dimensions(), (side, side));
+            for (x, y) in [(0, 0), (side / 2, side / 3), (side - 1, side - 1)] {
+                assert_colour(&out, (x, y), Rgb([100, 100, 100]), 2);
+            }
         }
     }
 
