@@ -36,7 +36,7 @@ const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold-Latin.ttf
 const SIDES: std::ops::RangeInclusive<u32> = 16..=4096;
 
 /// Longest label, in characters as the member typed them.
-pub const LABEL_MAX_CHARS: usize = 16;
+pub(crate) const LABEL_MAX_CHARS: usize = 16;
 
 /// Largest emoji image accepted, bytes and pixels a side (Slack's are 64–128 px
 /// and a few KB).
@@ -60,12 +60,12 @@ const NAMED: [(&str, [u8; 3]); 9] = [
 
 /// A frame's colour: `#RRGGBB` or one of SPEC's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Colour(pub [u8; 3]);
+pub struct Colour(pub(crate) [u8; 3]);
 
 /// Why a colour was refused; `Display` is the sentence for the member.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("“{0}” is not a colour I know: use #RRGGBB (like #F28C28) or one of red, orange, yellow, green, blue, purple, pink, grey, black.")]
-pub struct ColourError(pub String);
+pub struct ColourError(pub(crate) String);
 
 impl Colour {
     /// `#RRGGBB` (either case) or a name (either case), surrounding spaces ignored.
@@ -78,7 +78,7 @@ impl Colour {
         NAMED.iter().find(|(name, _)| name.eq_ignore_ascii_case(t)).map(|(_, rgb)| Colour(*rgb)).ok_or_else(|| ColourError(t.to_string()))
     }
 
-    /// SPEC's named colours, in its order (for a colour select).
+    /// SPEC's named colours, in its order (for the preset modal's colour select).
     pub fn named() -> impl Iterator<Item = (&'static str, Colour)> {
         NAMED.iter().map(|(name, rgb)| (*name, Colour(*rgb)))
     }
@@ -88,7 +88,7 @@ impl Colour {
         NAMED.iter().find(|(_, rgb)| *rgb == self.0).map(|(name, _)| *name)
     }
 
-    pub fn rgb(&self) -> Rgb<u8> {
+    pub(crate) fn rgb(&self) -> Rgb<u8> {
         Rgb(self.0)
     }
 }
@@ -217,12 +217,12 @@ fn check_side(size: u32) -> Result<(), GenerateError> {
 }
 
 /// The width of a frame's band: one twelfth of the side, to the nearest pixel.
-pub fn band_width(size: u32) -> u32 {
+pub(crate) fn band_width(size: u32) -> u32 {
     (size as f32 / 12.0).round() as u32
 }
 
 /// The height of a frame's label banner: one fifth of the side, to the nearest pixel.
-pub fn banner_height(size: u32) -> u32 {
+pub(crate) fn banner_height(size: u32) -> u32 {
     (size as f32 / 5.0).round() as u32
 }
 
@@ -466,7 +466,7 @@ fn draw_label(out: &mut RgbImage, font: &FontRef<'_>, text: &str, top: u32) {
 
 /// Reads an emoji image (PNG, GIF's first frame, JPEG or WebP) with its alpha,
 /// inside the emoji limits.
-pub fn decode_emoji(bytes: &[u8]) -> Result<RgbaImage, GenerateError> {
+pub(crate) fn decode_emoji(bytes: &[u8]) -> Result<RgbaImage, GenerateError> {
     if bytes.len() > EMOJI_MAX_BYTES {
         return Err(GenerateError::Emoji(format!("{} bytes, more than an emoji image should be", bytes.len())));
     }
