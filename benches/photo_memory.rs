@@ -1,25 +1,35 @@
 //! The image-memory benchmark: peak RSS of the photo pipeline on maximum-size
 //! images (8192² 16-bit PNG, 8192² JPEG), one and four at once through
 //! `process_async`, each case in a fresh child process so peaks don't mix.
-//! `cargo bench --bench photo_memory`; the numbers are in BENCHMARKS.md.
+//! Then generated preset photos: one badge and one labelled frame rendered
+//! from a 1024 px JPEG to 512, the peak above the child's RSS before it.
+//! `cargo bench --bench photo_memory` (only the generated photos:
+//! `cargo bench --bench photo_memory -- generate`); the numbers are in BENCHMARKS.md.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use statusinator::photo::generate::{Colour, Design, Label};
 use statusinator::photo::{PhotoGate, PhotoLimits};
 
 const SIDE: u32 = 8192;
 
 fn main() {
-    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
-    if let (Some(case), Some(file), Some(count)) = (args.next(), args.next(), args.next()) {
-        if case == "child" {
-            return child(Path::new(&file), count.parse().unwrap_or(1));
-        }
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["child", file, count] => return child(Path::new(file), count.parse().unwrap_or(1)),
+        ["generate-child", design, photo, emoji] => return generate_child(design, Path::new(photo), Path::new(emoji)),
+        _ => {}
     }
     let dir = std::env::temp_dir().join(format!("photo-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
+    generated(&dir);
+    if args.iter().any(|a| a == "generate") {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    println!();
     let png = write(&dir, "max16.png", big_16_bit_png());
     let jpeg = write(&dir, "max.jpg", big_jpeg());
     println!("| case | file | peak RSS (VmHWM) | RSS before decoding | wall time | per image |");
@@ -72,6 +82,52 @@ fn child(file: &Path, count: usize) {
         before as f64 / 1024.0,
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() / count as f64
+    );
+}
+
+/// The generated-photo rows: each render in a fresh child, from a 1024 px JPEG to 512.
+fn generated(dir: &Path) {
+    let photo = image::RgbImage::from_fn(1024, 1024, |x, y| image::Rgb([(x / 4) as u8, (y / 4) as u8, ((x + y) / 8) as u8]));
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&photo).expect("encode jpeg");
+    let emoji = image::RgbaImage::from_fn(128, 128, |x, y| {
+        image::Rgba([250, 190, 30, if (x as i32 - 64).pow(2) + (y as i32 - 64).pow(2) < 3136 { 255 } else { 0 }])
+    });
+    let mut png = Vec::new();
+    emoji.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).expect("encode png");
+    let (photo, emoji) = (write(dir, "photo1024.jpg", jpeg), write(dir, "emoji.png", png));
+    println!("| generated photo (1024 px JPEG → 512 JPEG) | peak RSS (VmHWM) | RSS before | above it | wall time |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (name, design) in [("badge", "badge"), ("frame with label", "frame")] {
+        let exe = std::env::current_exe().expect("own path");
+        let args = ["generate-child", design, &photo.display().to_string(), &emoji.display().to_string()];
+        let out = Command::new(exe).args(args).output().expect("child runs");
+        println!("| {name} | {}", String::from_utf8_lossy(&out.stdout).trim());
+        if !out.status.success() {
+            eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+/// Renders one generated photo and prints its table row (after the first column).
+fn generate_child(design: &str, photo: &Path, emoji: &Path) {
+    let (photo, emoji) = (std::fs::read(photo).expect("read photo"), std::fs::read(emoji).expect("read emoji"));
+    let design = match design {
+        "badge" => Design::Badge,
+        _ => Design::Frame { colour: Colour::parse("orange").expect("colour"), label: Some(Label::parse("ooo").expect("label")) },
+    };
+    let before = status_kb("VmRSS");
+    let started = Instant::now();
+    let made = statusinator::photo::generate::generate_jpeg(&design, &photo, Some(&emoji), &PhotoLimits::default());
+    let elapsed = started.elapsed();
+    assert!(made.is_ok_and(|p| p.side == 512), "the photo is generated");
+    let peak = status_kb("VmHWM");
+    println!(
+        "{:.1} MB | {:.1} MB | {:.1} MB | {:.1} ms |",
+        peak as f64 / 1024.0,
+        before as f64 / 1024.0,
+        peak.saturating_sub(before) as f64 / 1024.0,
+        elapsed.as_secs_f64() * 1000.0
     );
 }
 

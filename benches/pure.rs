@@ -1,7 +1,7 @@
 //! Criterion benches for the hot pure functions: envelope parsing, command
-//! parsing, emoji canonicalisation and the image pipeline.
+//! parsing, emoji canonicalisation, the image pipeline and generated photos.
 //!
-//! `cargo bench --bench pure`
+//! `cargo bench --bench pure` (one group: `cargo bench --bench pure -- generate`)
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
@@ -50,5 +50,40 @@ fn photo(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, envelope, command, emoji, photo);
+/// Generated preset photos from a 1024 px photo to 512 (target ≤ 30 ms each):
+/// the drawing alone, and bytes to bytes as a swap runs it (decode the stored
+/// photo and the emoji's PNG, draw, encode the JPEG).
+fn generate(c: &mut Criterion) {
+    use statusinator::photo::generate::{self, Colour, Design, Label};
+    let photo = image::RgbImage::from_fn(1024, 1024, |x, y| image::Rgb([(x / 4) as u8, (y / 4) as u8, ((x + y) / 8) as u8]));
+    let emoji = image::RgbaImage::from_fn(128, 128, |x, y| {
+        let inside = (x as i32 - 64).pow(2) + (y as i32 - 64).pow(2) < 56 * 56;
+        if inside {
+            image::Rgba([250, 190, 30, 255])
+        } else {
+            image::Rgba([0, 0, 0, 0])
+        }
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&photo).expect("encode");
+    let mut png = Vec::new();
+    emoji.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).expect("encode");
+    let orange = Colour::parse("orange").expect("colour");
+    let label = Label::parse("ooo").expect("label");
+    let framed = Design::Frame { colour: orange, label: Some(label.clone()) };
+    let limits = statusinator::photo::PhotoLimits::default();
+    let mut g = c.benchmark_group("generate");
+    g.sample_size(20);
+    g.bench_function("badge 1024 → 512 (drawing)", |b| b.iter(|| generate::badge(black_box(&photo), &emoji, 512)));
+    g.bench_function("frame + label 1024 → 512 (drawing)", |b| b.iter(|| generate::frame(black_box(&photo), orange, Some(&label), 512)));
+    g.bench_function("badge 1024 JPEG → 512 JPEG", |b| {
+        b.iter(|| generate::generate_jpeg(&Design::Badge, black_box(&jpeg), Some(&png), &limits))
+    });
+    g.bench_function("frame + label 1024 JPEG → 512 JPEG", |b| {
+        b.iter(|| generate::generate_jpeg(&framed, black_box(&jpeg), None, &limits))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, envelope, command, emoji, photo, generate);
 criterion_main!(benches);

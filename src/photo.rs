@@ -26,6 +26,7 @@
 //!   client pick a background.
 
 mod gate;
+pub mod generate;
 mod reduce;
 mod stream;
 
@@ -122,10 +123,16 @@ pub(crate) fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
 /// CPU-bound and synchronous (a large photo takes a noticeable fraction of a
 /// second): async callers should use [`process_async`].
 pub fn process(bytes: &[u8], limits: &PhotoLimits) -> Result<Processed, PhotoError> {
+    processed(&decode_square(bytes, limits, limits.size)?)
+}
+
+/// [`process`] up to the encoding: the checks, the decode, which way is up,
+/// the centre square, resized to `side`×`side` (generated photos start here).
+pub(crate) fn decode_square(bytes: &[u8], limits: &PhotoLimits, side: u32) -> Result<RgbImage, PhotoError> {
     if bytes.len() > limits.max_bytes {
         return Err(PhotoError::TooLarge { bytes: bytes.len(), max: limits.max_bytes });
     }
-    if limits.size == 0 {
+    if side == 0 {
         return Err(PhotoError::Internal("the configured photo size is 0".into()));
     }
     let format = sniff(bytes).ok_or(PhotoError::Unsupported)?;
@@ -145,15 +152,18 @@ pub fn process(bytes: &[u8], limits: &PhotoLimits) -> Result<Processed, PhotoErr
     // The centred square (the shorter side), so the face in the middle of a
     // portrait or landscape shot survives, already reduced while decoding;
     // turning it upright afterwards keeps it the centre square.
-    let mut square = DynamicImage::ImageRgb8(stream::reduced_square(bytes, format, dimensions, limits.size)?);
+    let mut square = DynamicImage::ImageRgb8(stream::reduced_square(bytes, format, dimensions, side)?);
     square.apply_orientation(orientation);
-    let resized = resize_square(&square.into_rgb8(), limits.size);
+    Ok(resize_square(&square.into_rgb8(), side))
+}
 
+/// A square as the photo the store keeps: JPEG at [`JPEG_QUALITY`].
+pub(crate) fn processed(square: &RgbImage) -> Result<Processed, PhotoError> {
     let mut out = Vec::with_capacity(64 * 1024);
     JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-        .encode_image(&resized)
+        .encode_image(square)
         .map_err(|e| PhotoError::Internal(format!("encoding the JPEG failed: {e}")))?;
-    Ok(Processed { bytes: out, mime: "image/jpeg", side: limits.size })
+    Ok(Processed { bytes: out, mime: "image/jpeg", side: square.width() })
 }
 
 /// [`process`] on tokio's blocking pool, so a big photo does not stall the
