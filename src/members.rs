@@ -106,10 +106,11 @@ fn shows(store: &Store, member: &str, state: &MemberState, desired: &Desired) ->
     Ok(state.profile.as_ref().is_some_and(|p| p.display_name == render_name(state, &template)))
 }
 
-/// The desired preset's name when it is a template (it fills something in).
+/// The desired preset's name (the member's own, else the team's) when it is a template (it
+/// fills something in).
 fn template_of(store: &Store, member: &str, desired: &Desired) -> anyhow::Result<Option<String>> {
     let Desired::Preset { emoji } = desired else { return Ok(None) };
-    let name = store.preset(member, emoji)?.and_then(|p| p.name);
+    let name = preset_for(store, member, emoji)?.and_then(|c| c.preset.name);
     Ok(name.filter(|n| crate::template::parse(n).is_ok_and(|parts| crate::template::has_placeholder(&parts))))
 }
 

@@ -263,3 +263,25 @@ async fn home_lists_the_team_presets_that_apply_with_the_switch() {
     slack.block_action("U1", "team_on", "team_on", None).await;
     wait_name(&slack, &bot, "U1", "On vacation").await;
 }
+
+/// Regression: a team preset's name may be a template too, and a new status text under the same
+/// emoji rewrites it (the "status unchanged" shortcut once only knew members' own presets).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_template_fills_in_the_members_name_and_follows_the_status_text() {
+    let slack = FakeSlack::start().await;
+    let bot = start(&slack, &["U1"]).await;
+    let reply = slash(&slack, &bot, ADMIN, "team add :palm_tree: {name} ({status})").await;
+    assert!(reply.contains("Saved the team preset"), "{reply}");
+    let set_status = |text: &str| {
+        slack.update_profile("U1", serde_json::json!({"status_emoji": ":palm_tree:", "status_text": text}));
+        slack.user_change_event("U1")
+    };
+    let (env, _) = slack.push_event(set_status("Surfing")).await;
+    assert!(slack.wait_for_ack(&env, secs(10)).await.is_some(), "no ack\n{}", bot.logs());
+    wait_name(&slack, &bot, "U1", "Name U1 (Surfing)").await;
+    let writes = slack.count_calls("users.profile.set");
+    let (env, _) = slack.push_event(set_status("Sailing")).await;
+    assert!(slack.wait_for_ack(&env, secs(10)).await.is_some(), "no ack\n{}", bot.logs());
+    wait_name(&slack, &bot, "U1", "Name U1 (Sailing)").await;
+    assert_eq!(slack.count_calls("users.profile.set"), writes + 1, "one write for the new text\n{}", bot.logs());
+}
