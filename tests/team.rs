@@ -77,6 +77,7 @@ async fn a_team_preset_shows_unless_the_member_has_their_own_or_opted_out() {
     wait_name(&slack, &bot, "U2", "Surfing").await;
     let status = slash(&slack, &bot, "U1", "status").await;
     assert!(status.contains(":palm_tree:"), "{status}");
+    assert!(status.contains(":palm_tree: (the team's)"), "status says whose preset shows: {status}");
 
     // Anyone may list; the list says whose own preset takes its place.
     let list = slash(&slack, &bot, "U2", "team list").await;
@@ -284,4 +285,28 @@ async fn a_team_template_fills_in_the_members_name_and_follows_the_status_text()
     assert!(slack.wait_for_ack(&env, secs(10)).await.is_some(), "no ack\n{}", bot.logs());
     wait_name(&slack, &bot, "U1", "Name U1 (Sailing)").await;
     assert_eq!(slack.count_calls("users.profile.set"), writes + 1, "one write for the new text\n{}", bot.logs());
+}
+
+/// A renamed custom emoji keeps its team preset, like the members' own presets: `team list`
+/// shows it under the new name, and a member showing it is restored when the status clears.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renamed_custom_emoji_keeps_its_team_preset() {
+    let slack = FakeSlack::start().await;
+    let url = format!("{}/emoji/ship.png", slack.origin());
+    slack.set_emoji([("shipit".to_string(), url.clone())].into_iter().collect());
+    let bot = start(&slack, &["U1"]).await;
+    let reply = slash(&slack, &bot, ADMIN, "team add :shipit: Shipping").await;
+    assert!(reply.contains("Saved the team preset"), "{reply}");
+    slack.set_status("U1", ":shipit:").await;
+    wait_name(&slack, &bot, "U1", "Shipping").await;
+
+    let rename = serde_json::json!({"type": "emoji_changed", "subtype": "rename", "old_name": "shipit", "new_name": "ship_it", "value": url, "event_ts": "1700000000.000300"});
+    let (env, _) = slack.push_event(rename).await;
+    assert!(slack.wait_for_ack(&env, secs(10)).await.is_some(), "no ack\n{}", bot.logs());
+    let list = slash(&slack, &bot, "U1", "team list").await;
+    assert!(list.contains(":ship_it:") && !list.contains(":shipit:"), "{list}");
+    slack.set_status("U1", "").await;
+    wait_name(&slack, &bot, "U1", "Name U1").await;
+    slack.set_status("U1", ":ship_it:").await;
+    wait_name(&slack, &bot, "U1", "Shipping").await;
 }

@@ -90,7 +90,7 @@ pub fn on_user_change(ctx: &Context, user: &User, event_ts: &str, envelope_id: O
     Ok(seen.queued)
 }
 
-/// A renamed custom emoji keeps its presets: they move to the new name.
+/// A renamed custom emoji keeps its presets (the members' and the team's): they move to the new name.
 fn rename_presets(ctx: &Context, event: &Value) -> anyhow::Result<()> {
     let ev = event.get("event").unwrap_or(event);
     if ev.get("subtype").and_then(Value::as_str) != Some("rename") {
@@ -99,6 +99,14 @@ fn rename_presets(ctx: &Context, event: &Value) -> anyhow::Result<()> {
     let (Some(old), Some(new)) = (ev.get("old_name").and_then(Value::as_str), ev.get("new_name").and_then(Value::as_str)) else {
         return Ok(());
     };
+    if crate::store::team::rename(&ctx.store, old, new)? {
+        // The members showing it: their applied state names the emoji it moved to.
+        for (k, m) in ctx.store.members.iter()? {
+            if m.applied.team && m.applied.preset.as_deref() == Some(old) {
+                ctx.store.update_member(&String::from_utf8_lossy(&k), |m| m.applied.preset = Some(new.to_string()))?;
+            }
+        }
+    }
     for (_, p) in ctx.store.presets.iter()? {
         if p.emoji == old && ctx.store.preset(&p.member, new)?.is_none() {
             let mut moved = p.clone();

@@ -35,6 +35,19 @@ pub fn remove(store: &Store, emoji: &str) -> anyhow::Result<Option<TeamPreset>> 
     store.team_presets.remove(emoji)
 }
 
+/// Moves the team preset of a renamed custom emoji to its new name, unless one exists there
+/// already; returns whether it moved.
+pub fn rename(store: &Store, old: &str, new: &str) -> anyhow::Result<bool> {
+    let Some(mut p) = get(store, old)? else { return Ok(false) };
+    if get(store, new)?.is_some() {
+        return Ok(false);
+    }
+    p.emoji = new.to_string();
+    put(store, &p)?;
+    remove(store, old)?;
+    Ok(true)
+}
+
 /// How many team presets there are.
 pub fn count(store: &Store) -> usize {
     store.team_presets.len()

@@ -39,6 +39,7 @@ pub(super) fn status(ctx: &Context, member: &str) -> Outcome {
     out.push_str(if ctx.is_connected(member) { "• Connected: yes\n" } else { "• Connected: no\n" });
     out.push_str(if state.paused { "• Paused: yes\n" } else { "• Paused: no\n" });
     match &state.applied.preset {
+        Some(e) if state.applied.team => out.push_str(&format!("• Active preset: :{e}: (the team's)\n")),
         Some(e) => out.push_str(&format!("• Active preset: :{e}:\n")),
         None => out.push_str("• Active preset: none (your own name and photo)\n"),
     }
