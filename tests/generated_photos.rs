@@ -192,3 +192,45 @@ async fn a_badge_of_a_custom_emoji_on_the_default_avatar() {
     let deleted = slack.wait_for_calls("users.deletePhoto", 1, secs(20)).await;
     assert_eq!(deleted.len(), 1, "{}", bot.logs());
 }
+
+fn modal_state(emoji: &str, kind: &str, colour: Option<&str>, label: &str) -> serde_json::Value {
+    let option = |v: &str| json!({"text": {"type": "plain_text", "text": v}, "value": v});
+    json!({
+        "emoji_block": {"emoji_input": {"type": "plain_text_input", "value": emoji}},
+        "name_block": {"name_input": {"type": "plain_text_input", "value": null}},
+        "photo_block": {"photo_input": {"type": "file_input", "files": []}},
+        "photo_kind_block": {"photo_kind_input": {"type": "static_select", "selected_option": option(kind)}},
+        "colour_block": {"colour_input": {"type": "static_select", "selected_option": colour.map(option)}},
+        "label_block": {"label_input": {"type": "plain_text_input", "value": label}}
+    })
+}
+
+/// The preset modal offers the same choices beside the file input: a frame saved there (with a
+/// colour from the select and a label) is what `photo … frame` saves; a frame without a colour
+/// is refused under the colour field.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_preset_modal_saves_a_frame_and_refuses_one_without_a_colour() {
+    let slack = FakeSlack::start().await;
+    let bot = start(&slack).await;
+    slash(&slack, &bot, "photo :palm_tree:").await;
+    let opened = slack.wait_for_calls("views.open", 1, secs(20)).await;
+    let view = opened.first().and_then(|c| c.json_param("view")).unwrap_or_default().to_string();
+    for id in ["photo_kind_block", "colour_block", "label_block", "\"badge\"", "\"frame\"", "\"none\"", "orange (#F28C28)"] {
+        assert!(view.contains(id), "the modal lacks {id}: {view}");
+    }
+
+    let env = slack.view_submission(MEMBER, "preset_modal", "", modal_state(":palm_tree:", "frame", None, "OOO")).await;
+    let ack = slack.wait_for_ack(&env, secs(15)).await.and_then(|a| a.payload).unwrap_or_default();
+    assert_eq!(ack["response_action"], "errors", "{ack}");
+    assert!(ack["errors"]["colour_block"].as_str().is_some_and(|e| e.contains("colour")), "{ack}");
+
+    let env = slack.view_submission(MEMBER, "preset_modal", "", modal_state(":palm_tree:", "frame", Some("orange"), "ooo")).await;
+    let ack = slack.wait_for_ack(&env, secs(15)).await.and_then(|a| a.payload).unwrap_or_default();
+    assert_eq!(ack["response_action"], "clear", "{ack}\n{}", bot.logs());
+    let list = slash(&slack, &bot, "list").await;
+    assert!(list.contains(":palm_tree:") && list.contains("(with a frame)"), "{list}");
+
+    slack.set_status(MEMBER, ":palm_tree:").await;
+    let photo = uploads(&slack, &bot, 1).await.remove(0);
+    assert_pixel(&photo, (0.04, 0.5), ORANGE, 20, "the band");
+}
