@@ -234,3 +234,25 @@ async fn the_preset_modal_saves_a_frame_and_refuses_one_without_a_colour() {
     let photo = uploads(&slack, &bot, 1).await.remove(0);
     assert_pixel(&photo, (0.04, 0.5), ORANGE, 20, "the band");
 }
+
+/// An admin's `team photo :emoji: frame …` is drawn from each member's own photo the same way;
+/// a bad colour there is refused too and changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_preset_frame_is_drawn_from_the_members_own_photo() {
+    let slack = FakeSlack::start().await;
+    let token = slack.add_member(MEMBER, "Ada");
+    let config = format!("[slack]\nadmins = [\"{MEMBER}\"]\n{CONFIG}");
+    let bot = Bot::spawn(&slack, BotOptions { user_token: Some(token), config_toml: Some(config), ..Default::default() });
+    assert!(bot.connected(&slack, secs(20)).await, "bot never connected:\n{}", bot.logs());
+
+    let reply = slash(&slack, &bot, "team photo :palm_tree: frame nope").await;
+    assert!(reply.contains("“nope” is not a colour I know"), "{reply}");
+    assert!(slash(&slack, &bot, "team list").await.contains("no team presets"));
+    let reply = slash(&slack, &bot, "team photo :palm_tree: frame green").await;
+    assert!(reply.contains("Saved the team preset") && reply.contains("the member's own photo in a green frame"), "{reply}");
+
+    slack.set_status(MEMBER, ":palm_tree:").await;
+    let photo = uploads(&slack, &bot, 1).await.remove(0);
+    assert_pixel(&photo, (0.04, 0.5), [0x2E, 0xB6, 0x7D], 20, "the green band");
+    assert_pixel(&photo, (0.5, 0.5), own_centre(), 20, "the member's own photo inside");
+}
