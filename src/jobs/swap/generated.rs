@@ -108,7 +108,7 @@ async fn source_photo(ctx: &Context, member: &str, state: &MemberState) -> anyho
     if baseline.is_custom_image || state.applied.photo.is_some() {
         return Ok(None);
     }
-    let Some(url) = state.profile.as_ref().and_then(|p| p.image_url.as_deref()).map(|u| default_avatar_url(ctx, u)) else {
+    let Some(url) = state.profile.as_ref().and_then(|p| p.image_url.as_deref()).map(|u| default_avatar_url(&ctx.slack, u)) else {
         return Ok(None);
     };
     let bytes = match ctx.slack.download(&url, false, ctx.config.images.max_bytes).await {
@@ -130,12 +130,12 @@ async fn source_photo(ctx: &Context, member: &str, state: &MemberState) -> anyho
 
 /// Slack's default avatars are served through Gravatar with the Slack-hosted image as its `d=`
 /// fallback: that one is on the download allow-list, Gravatar is not.
-fn default_avatar_url(ctx: &Context, url: &str) -> String {
-    if ctx.slack.may_download(url) {
+fn default_avatar_url(slack: &crate::slack::SlackClient, url: &str) -> String {
+    if slack.may_download(url) {
         return url.to_string();
     }
     let fallback = url::Url::parse(url).ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "d").map(|(_, v)| v.into_owned()));
-    fallback.filter(|d| ctx.slack.may_download(d)).unwrap_or_else(|| url.to_string())
+    fallback.filter(|d| slack.may_download(d)).unwrap_or_else(|| url.to_string())
 }
 
 /// The status emoji's image bytes: from the emoji image tree, else downloaded (Slack hosts only)
@@ -158,4 +158,36 @@ async fn emoji_image(ctx: &Context, state: &MemberState, emoji: &str) -> anyhow:
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    /// The fixtures' default avatar is a Gravatar URL whose `d=` is Slack's own image: that one
+    /// is fetched (the allow-list refuses Gravatar); any other URL is left for the allow-list.
+    #[test]
+    fn slacks_default_avatar_is_fetched_from_slack_not_gravatar() {
+        let api = url::Url::parse("http://127.0.0.1:9/api/").unwrap();
+        let slack = crate::slack::SlackClient::new(api, Secret::new("xoxb-1"), Secret::new("xapp-1")).unwrap();
+        let gravatar = "https://secure.gravatar.com/avatar/cb0c2b2ca5e8de16be31a55a734d0f31.jpg?s=512&d=https%3A%2F%2Fa.slack-edge.com%2Fdf10d%2Fimg%2Favatars%2Fava_0001-512.png";
+        assert_eq!(default_avatar_url(&slack, gravatar), "https://a.slack-edge.com/df10d/img/avatars/ava_0001-512.png");
+        let own = "https://avatars.slack-edge.com/2020/a_512.png";
+        assert_eq!(default_avatar_url(&slack, own), own);
+        let elsewhere = "https://secure.gravatar.com/avatar/x.jpg?d=https%3A%2F%2Fevil.example.com%2Fa.png";
+        assert_eq!(default_avatar_url(&slack, elsewhere), elsewhere, "refused later by the download allow-list");
+    }
+
+    #[test]
+    fn the_render_key_changes_with_each_input() {
+        let frame = Design::Frame { colour: "orange".parse().unwrap(), label: None };
+        let base = render_key("photo1", &frame, None, 512).unwrap();
+        assert_eq!(base, render_key("photo1", &frame, None, 512).unwrap());
+        assert_ne!(base, render_key("photo2", &frame, None, 512).unwrap());
+        assert_ne!(base, render_key("photo1", &Design::Badge, None, 512).unwrap());
+        assert_ne!(base, render_key("photo1", &frame, None, 1024).unwrap());
+        let badge = render_key("photo1", &Design::Badge, Some(b"emoji a"), 512).unwrap();
+        assert_ne!(badge, render_key("photo1", &Design::Badge, Some(b"emoji b"), 512).unwrap());
+    }
 }
