@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use crate::photo::generate::{Colour, Design, Label};
+
 /// The slash command's name when the config does not rename it.
 pub const DEFAULT_COMMAND_NAME: &str = "/status-preset";
 
@@ -126,6 +128,12 @@ pub enum Command {
     Photo {
         emoji: String,
     },
+    /// `photo :emoji: badge | frame COLOUR [LABEL] | none`: a generated photo, or (`design`
+    /// None) no photo at all.
+    PhotoDesign {
+        emoji: String,
+        design: Option<Design>,
+    },
     Remove {
         emoji: String,
     },
@@ -158,6 +166,11 @@ pub enum TeamCommand {
     Photo {
         emoji: String,
     },
+    /// As [`Command::PhotoDesign`], for the team preset.
+    PhotoDesign {
+        emoji: String,
+        design: Option<Design>,
+    },
     Remove {
         emoji: String,
     },
@@ -173,7 +186,9 @@ impl Command {
             self,
             Command::Stats
                 | Command::Purge { .. }
-                | Command::Team(TeamCommand::Add { .. } | TeamCommand::Photo { .. } | TeamCommand::Remove { .. })
+                | Command::Team(
+                    TeamCommand::Add { .. } | TeamCommand::Photo { .. } | TeamCommand::PhotoDesign { .. } | TeamCommand::Remove { .. }
+                )
         )
     }
 
@@ -183,7 +198,7 @@ impl Command {
             Command::Help => "help",
             Command::List => "list",
             Command::Add { .. } => "add",
-            Command::Photo { .. } => "photo",
+            Command::Photo { .. } | Command::PhotoDesign { .. } => "photo",
             Command::Remove { .. } => "remove",
             Command::Pause => "pause",
             Command::Resume => "resume",
@@ -197,7 +212,7 @@ impl Command {
             Command::Team(TeamCommand::On) => "team on",
             Command::Team(TeamCommand::Off) => "team off",
             Command::Team(TeamCommand::Add { .. }) => "team add",
-            Command::Team(TeamCommand::Photo { .. }) => "team photo",
+            Command::Team(TeamCommand::Photo { .. } | TeamCommand::PhotoDesign { .. }) => "team photo",
             Command::Team(TeamCommand::Remove { .. }) => "team remove",
         }
     }
@@ -239,6 +254,12 @@ pub enum ParseError {
         sub: &'static str,
         problem: String,
     },
+    /// A generated photo's colour or label refused (`problem`: generate.rs's sentence), or a
+    /// `frame` without its colour.
+    Photo {
+        sub: &'static str,
+        problem: String,
+    },
 }
 
 impl ParseError {
@@ -249,7 +270,7 @@ impl ParseError {
             ParseError::UnexpectedWords { sub } | ParseError::MissingEmoji { sub } | ParseError::BadEmoji { sub, .. } => Some(sub),
             ParseError::MissingName | ParseError::BadName { .. } => Some("add"),
             ParseError::MissingMember | ParseError::BadMember { .. } => Some("purge"),
-            ParseError::Team { sub, .. } => Some(sub),
+            ParseError::Team { sub, .. } | ParseError::Photo { sub, .. } => Some(sub),
         }
     }
 
@@ -284,7 +305,7 @@ impl ParseError {
             ParseError::BadMember { token } => {
                 format!("I can't tell which member `{}` is: type `@` and pick them from the list Slack offers.", echo(token))
             }
-            ParseError::Team { problem, .. } => problem.clone(),
+            ParseError::Team { problem, .. } | ParseError::Photo { problem, .. } => problem.clone(),
         }
     }
 
@@ -324,7 +345,10 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
         "disconnect" => no_more("disconnect", rest, Command::Disconnect),
         "stats" => no_more("stats", rest, Command::Stats),
         "add" => parse_add(rest),
-        "photo" => Ok(Command::Photo { emoji: one_emoji("photo", rest)? }),
+        "photo" => match parse_photo("photo", rest)? {
+            (emoji, None) => Ok(Command::Photo { emoji }),
+            (emoji, Some(design)) => Ok(Command::PhotoDesign { emoji, design }),
+        },
         "remove" => Ok(Command::Remove { emoji: one_emoji("remove", rest)? }),
         "connect" => parse_connect(rest),
         "purge" => parse_purge(rest),
@@ -348,7 +372,10 @@ fn parse_team(rest: &str) -> Result<Command, ParseError> {
             Ok(_) => Err(ParseError::MissingEmoji { sub: "team add" }),
             Err(e) => Err(ParseError::Team { sub: "team add", problem: e.problem().replacen("`add`", "`team add`", 1) }),
         },
-        "photo" => Ok(team(TeamCommand::Photo { emoji: one_emoji("team photo", rest)? })),
+        "photo" => match parse_photo("team photo", rest)? {
+            (emoji, None) => Ok(team(TeamCommand::Photo { emoji })),
+            (emoji, Some(design)) => Ok(team(TeamCommand::PhotoDesign { emoji, design })),
+        },
         "remove" => Ok(team(TeamCommand::Remove { emoji: one_emoji("team remove", rest)? })),
         _ => Err(ParseError::Team { sub: "team", problem: format!("I don't know `team {}`.", echo(word)) }),
     }
@@ -373,6 +400,38 @@ fn parse_add(rest: &str) -> Result<Command, ParseError> {
     }
     let name = validate_display_name(&plain_text(name)).map_err(|reason| ParseError::BadName { reason })?;
     Ok(Command::Add { emoji, name })
+}
+
+/// `:emoji:` alone (an upload: `(emoji, None)`), or followed by `badge`, `frame COLOUR [LABEL]`
+/// or `none` (`Some(design)`, `Some(None)` for none). Other words after the emoji are refused as
+/// before (`photo` takes just one emoji, with the usage listing the forms).
+fn parse_photo(sub: &'static str, rest: &str) -> Result<(String, Option<Option<Design>>), ParseError> {
+    let (token, extra) = split_token(rest);
+    if token.is_empty() {
+        return Err(ParseError::MissingEmoji { sub });
+    }
+    let emoji = parse_emoji(sub, token)?;
+    let (word, args) = split_token(extra);
+    let refused = |problem: String| ParseError::Photo { sub, problem };
+    let design = match word.to_lowercase().as_str() {
+        "" => return Ok((emoji, None)),
+        "none" if args.is_empty() => None,
+        "badge" if args.is_empty() => Some(Design::Badge),
+        "frame" => {
+            let (colour, label) = split_token(args);
+            if colour.is_empty() {
+                return Err(refused(format!("`{sub} :{emoji}: frame` needs a colour: #RRGGBB (like #F28C28) or a name like orange.")));
+            }
+            let colour = Colour::parse(&plain_text(colour)).map_err(|e| refused(e.to_string()))?;
+            let label = match strip_quotes(plain_text(label).trim()).trim() {
+                "" => None,
+                text => Some(Label::parse(text).map_err(|e| refused(e.to_string()))?),
+            };
+            Some(Design::Frame { colour, label })
+        }
+        _ => return Err(ParseError::UnexpectedWords { sub }),
+    };
+    Ok((emoji, Some(design)))
 }
 
 fn one_emoji(sub: &'static str, rest: &str) -> Result<String, ParseError> {
@@ -847,6 +906,41 @@ mod tests {
         assert_eq!(err("remove :a: :b:"), ParseError::UnexpectedWords { sub: "remove" });
         let e = err("photo :a: please").to_string();
         assert!(e.starts_with("`photo` takes just one emoji.\nUsage: `/status-preset photo :emoji:`"), "{e}");
+    }
+
+    #[test]
+    fn generated_photos_badge_frame_and_none() {
+        let design = |text: &str| match ok(text) {
+            Command::PhotoDesign { emoji, design } => (emoji, design),
+            Command::Team(TeamCommand::PhotoDesign { emoji, design }) => (format!("team {emoji}"), design),
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(design("photo :palm_tree: badge"), ("palm_tree".into(), Some(Design::Badge)));
+        assert_eq!(design("photo :palm_tree: NONE"), ("palm_tree".into(), None));
+        let orange = Colour::parse("#F28C28").unwrap();
+        assert_eq!(design("photo :palm_tree: frame orange"), ("palm_tree".into(), Some(Design::Frame { colour: orange, label: None })));
+        let (_, d) = design("photo :palm_tree: frame #f28c28 Out of office");
+        assert_eq!(d, Some(Design::Frame { colour: orange, label: Some(Label::parse("OUT OF OFFICE").unwrap()) }));
+        let (_, d) = design("photo :palm_tree: frame Orange \"ooo\"");
+        assert_eq!(d, Some(Design::Frame { colour: orange, label: Some(Label::parse("OOO").unwrap()) }));
+        assert_eq!(design("team photo :car: badge"), ("team car".into(), Some(Design::Badge)));
+        assert_eq!(design("team photo :car: none"), ("team car".into(), None));
+
+        // Refusals: generate.rs's sentence, then the usage listing the forms.
+        let e = err("photo :palm_tree: frame mauve").to_string();
+        assert!(e.starts_with("“mauve” is not a colour I know: use #RRGGBB"), "{e}");
+        assert!(e.contains("Usage: `/status-preset photo :emoji:` — ") && e.contains("`frame COLOUR [LABEL]`"), "{e}");
+        let e = err("photo :palm_tree: frame #12345").to_string();
+        assert!(e.contains("is not a colour I know"), "{e}");
+        let e = err("photo :palm_tree: frame red seventeen chars!!").to_string();
+        assert!(e.starts_with("A frame label can be at most 16 characters; that one has 17."), "{e}");
+        let e = err("photo :palm_tree: frame").to_string();
+        assert!(e.starts_with("`photo :palm_tree: frame` needs a colour"), "{e}");
+        let e = err("team photo :car: frame nope").to_string();
+        assert!(e.starts_with("“nope” is not a colour I know"), "{e}");
+        assert_eq!(err("photo :a: badge please"), ParseError::UnexpectedWords { sub: "photo" });
+        assert!(Command::Team(TeamCommand::PhotoDesign { emoji: "x".into(), design: None }).is_admin());
+        assert!(!Command::PhotoDesign { emoji: "x".into(), design: None }.is_admin());
     }
 
     #[test]

@@ -78,6 +78,8 @@ impl EmojiCache {
             batch.insert(name.as_bytes(), serde_json::to_vec(entry)?);
         }
         tree.apply_batch(batch).context("replacing the emoji cache")?;
+        // Badge images are fetched again from the fresh list's URLs when next needed.
+        crate::store::emoji_images::clear(&self.store)?;
         self.mark_loaded();
         tracing::debug!(count = fresh.len(), "emoji list loaded");
         Ok(())

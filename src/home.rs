@@ -14,7 +14,7 @@ use crate::profiles::ProfileCache;
 use crate::slack::blocks::{self, Id, *};
 use crate::slack::SlackClient;
 use crate::store::timers::{self, ExpiryTimer};
-use crate::store::{now_ms, team, Preset, Store};
+use crate::store::{now_ms, team, Design, Preset, Store};
 use crate::telemetry::CatchUpRun;
 
 /// Each preset takes two blocks (section + actions); the header takes ~8.
@@ -164,7 +164,7 @@ pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>) -> an
             emoji: p.emoji.clone(),
             name: p.name.clone(),
             preview: p.name.as_deref().and_then(|n| crate::members::preview_name(&state, cached.as_ref(), n)),
-            has_photo: p.photo.is_some(),
+            has_photo: p.has_photo(),
             image: deps.emoji.image_url(&p.emoji),
         })
         .collect();
@@ -194,7 +194,13 @@ fn team_rows(deps: &HomeDeps<'_>, presets: &[Preset], off: bool) -> anyhow::Resu
     let rows = applying
         .iter()
         .take(MAX_TEAM_ROWS)
-        .map(|t| Row { emoji: t.emoji.clone(), name: t.name.clone(), preview: None, has_photo: t.photo.is_some(), image: None })
+        .map(|t| Row {
+            emoji: t.emoji.clone(),
+            name: t.name.clone(),
+            preview: None,
+            has_photo: t.photo.is_some() || t.design.is_some(),
+            image: None,
+        })
         .collect();
     Ok(Some(TeamRows { rows, total: applying.len(), off }))
 }
@@ -388,6 +394,7 @@ pub fn preset_modal(store: &Store, member: &str, emoji: Option<&str>) -> SlackVi
             .into(),
         SlackInputBlock::new(plain("Photo"), photo_el.into()).with_block_id(Id::PhotoBlock.block()).with_optional(true).into(),
     ];
+    let inputs = [inputs, photo_choice_inputs(existing.as_ref())].concat();
     SlackView::Modal(
         SlackModalView::new(plain(title), inputs)
             .with_callback_id(Id::PresetModal.callback())
@@ -395,6 +402,64 @@ pub fn preset_modal(store: &Store, member: &str, emoji: Option<&str>) -> SlackVi
             .with_submit(plain("Save"))
             .with_close(plain("Cancel")),
     )
+}
+
+/// The values of the preset modal's photo choice (see `interactive`).
+pub(crate) const PHOTO_UPLOAD: &str = "upload";
+pub(crate) const PHOTO_BADGE: &str = "badge";
+pub(crate) const PHOTO_FRAME: &str = "frame";
+pub(crate) const PHOTO_NONE: &str = "none";
+
+/// Beside the file input: what the photo is (the uploaded image, a badge, a frame, none), the
+/// frame's colour (SPEC's named colours) and its label, set to what the preset has now.
+fn photo_choice_inputs(existing: Option<&Preset>) -> Vec<SlackBlock> {
+    let design = existing.and_then(|p| p.design.as_ref());
+    let kind = match (design, existing) {
+        (Some(Design::Badge), _) => PHOTO_BADGE,
+        (Some(Design::Frame { .. }), _) => PHOTO_FRAME,
+        (None, Some(p)) if p.photo.is_none() => PHOTO_NONE,
+        _ => PHOTO_UPLOAD,
+    };
+    let kinds: Vec<(String, String)> = [
+        ("The image above (or the one it has)", PHOTO_UPLOAD),
+        ("Badge: the status emoji on my own photo", PHOTO_BADGE),
+        ("Frame: my own photo in a colour band", PHOTO_FRAME),
+        ("None: my own photo stays", PHOTO_NONE),
+    ]
+    .map(|(label, value)| (label.to_string(), value.to_string()))
+    .to_vec();
+    let (colour, label) = match design {
+        Some(Design::Frame { colour, label }) => (Some(colour.to_string()), label.as_ref().map(|l| l.as_str().to_string())),
+        _ => (None, None),
+    };
+    let colours: Vec<(String, String)> =
+        crate::photo::generate::Colour::named().map(|(name, c)| (format!("{name} ({})", hex(&c)), name.to_string())).collect();
+    let mut label_el =
+        text_input(Id::LabelInput).with_max_length(utf16_room(crate::photo::generate::LABEL_MAX_CHARS)).with_placeholder(plain("OOO"));
+    if let Some(l) = label {
+        label_el = label_el.with_initial_value(l);
+    }
+    vec![
+        SlackInputBlock::new(plain("Photo is"), blocks::select(Id::PhotoKindInput, &kinds, Some(kind)).into())
+            .with_block_id(Id::PhotoKindBlock.block())
+            .with_optional(true)
+            .into(),
+        SlackInputBlock::new(plain("Frame colour"), blocks::select(Id::ColourInput, &colours, colour.as_deref()).into())
+            .with_block_id(Id::ColourBlock.block())
+            .with_optional(true)
+            .into(),
+        SlackInputBlock::new(plain("Frame label"), label_el.into())
+            .with_block_id(Id::LabelBlock.block())
+            .with_optional(true)
+            .with_hint(plain("Up to 16 characters, shown in white capitals across the bottom of a frame."))
+            .into(),
+    ]
+}
+
+/// `#RRGGBB` of a colour.
+fn hex(c: &crate::photo::generate::Colour) -> String {
+    let rgb = c.rgb().0;
+    format!("#{:02X}{:02X}{:02X}", rgb[0], rgb[1], rgb[2])
 }
 
 /// The photo modal of the team preset for `emoji` (admins: `team photo :emoji:`): one file input,

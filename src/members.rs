@@ -17,7 +17,8 @@ use crate::secret::Secret;
 use crate::slack::types::{File, UserProfile};
 use crate::slack::SlackClient;
 use crate::store::{
-    now_ms, queue, team, timers, CachedProfile, Desired, JobOrigin, MemberState, Preset, ProfileSnapshot, Store, TeamPreset, TokenRecord,
+    now_ms, queue, team, timers, CachedProfile, Design, Desired, JobOrigin, MemberState, PhotoSource, Preset, ProfileSnapshot, Store,
+    TeamPreset, TokenRecord,
 };
 
 /// What the member operations read and write: the handles, not the whole context.
@@ -320,6 +321,7 @@ pub(crate) fn snapshot(p: &UserProfile) -> ProfileSnapshot {
         avatar_hash: p.avatar_hash.clone().filter(|s| !s.is_empty()),
         is_custom_image: p.is_custom_image,
         status_text: p.status_text.clone().unwrap_or_default(),
+        status_emoji_url: p.status_emoji_url.clone(),
     }
 }
 
@@ -372,13 +374,25 @@ pub(crate) fn clear_name(deps: &MemberDeps<'_>, member: &str, emoji: &str) -> an
 /// processing take longer than Slack waits), so the member's "Saved" must not outrun the flush.
 pub(crate) async fn save_photo(deps: &MemberDeps<'_>, member: &str, emoji: &str, processed: &Processed) -> anyhow::Result<Preset> {
     let hash = deps.store.put_photo(&processed.bytes)?;
+    let p = save_photo_source(deps, member, emoji, PhotoSource::Uploaded(hash))?;
+    deps.store.flush().await?;
+    Ok(p)
+}
+
+/// Sets what a preset's photo is (creating the preset if needed): an upload's hash, a design
+/// drawn at swap time, or none (the member's own photo stays); re-applies it if active.
+pub(crate) fn save_photo_source(deps: &MemberDeps<'_>, member: &str, emoji: &str, source: PhotoSource) -> anyhow::Result<Preset> {
     let mut p = deps.store.preset(member, emoji)?.unwrap_or_else(|| Preset::new(member, emoji));
-    p.photo = Some(hash);
+    (p.photo, p.design) = source.fields();
     p.updated_ms = now_ms();
     deps.store.put_preset(&p)?;
     reapply_if_active(deps, member, emoji)?;
-    deps.store.flush().await?;
     Ok(p)
+}
+
+/// `photo :emoji: badge|frame …|none`: a generated photo (`design`), or none.
+pub(crate) fn save_design(deps: &MemberDeps<'_>, member: &str, emoji: &str, design: Option<Design>) -> anyhow::Result<Preset> {
+    save_photo_source(deps, member, emoji, design.map_or(PhotoSource::None, PhotoSource::Generated))
 }
 
 /// Deletes a preset; restores the baseline if it was the one in force.
@@ -439,14 +453,20 @@ pub(crate) fn save_team_name(deps: &MemberDeps<'_>, by: &str, emoji: &str, name:
 /// [`save_photo`].
 pub(crate) async fn save_team_photo(deps: &MemberDeps<'_>, by: &str, emoji: &str, processed: &Processed) -> anyhow::Result<usize> {
     let hash = deps.store.put_photo(&processed.bytes)?;
+    let queued = save_team_photo_source(deps, by, emoji, PhotoSource::Uploaded(hash))?;
+    deps.store.flush().await?;
+    Ok(queued)
+}
+
+/// Sets the team preset's photo (as [`save_photo_source`]; `by`: the admin), re-evaluates the
+/// members it applies to and returns how many were queued.
+pub(crate) fn save_team_photo_source(deps: &MemberDeps<'_>, by: &str, emoji: &str, source: PhotoSource) -> anyhow::Result<usize> {
     let mut p = team::get(deps.store, emoji)?.unwrap_or_else(|| TeamPreset::new(emoji, by));
-    p.photo = Some(hash);
+    (p.photo, p.design) = source.fields();
     p.updated_ms = now_ms();
     p.by = by.to_string();
     team::put(deps.store, &p)?;
-    let queued = team_changed(deps, emoji)?;
-    deps.store.flush().await?;
-    Ok(queued)
+    team_changed(deps, emoji)
 }
 
 /// Deletes the team preset for `emoji`: None if there was none, else how many members showing
@@ -582,6 +602,7 @@ mod tests {
                 avatar_hash: None,
                 is_custom_image: false,
                 captured_ms: 0,
+                default_photo: None,
             }),
             applied: Applied { preset: preset.map(Into::into), ..Default::default() },
             profile: Some(ProfileSnapshot {

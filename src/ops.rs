@@ -172,9 +172,9 @@ async fn import_one(
         None => None,
     };
     if r.team {
-        team::put(store, &TeamPreset { emoji: canonical, name, photo, updated_ms: now_ms(), by: "import".into() })?;
+        team::put(store, &TeamPreset { emoji: canonical, name, photo, design: None, updated_ms: now_ms(), by: "import".into() })?;
     } else {
-        store.put_preset(&Preset { member: r.member.clone(), emoji: canonical, name, photo, updated_ms: now_ms() })?;
+        store.put_preset(&Preset { member: r.member.clone(), emoji: canonical, name, photo, design: None, updated_ms: now_ms() })?;
     }
     Ok(())
 }
@@ -210,6 +210,7 @@ pub fn db_stats(config: &Config) -> anyhow::Result<ExitCode> {
             crate::store::trees::METRIC_HISTORY => store.metric_history.len(),
             crate::store::trees::TIMERS => crate::store::timers::count(&store),
             crate::store::trees::TEAM_PRESETS => team::count(&store),
+            crate::store::trees::EMOJI_IMAGES => crate::store::emoji_images::count(&store),
             _ => 0,
         };
         println!("  {name:<14} {n}");

@@ -341,7 +341,8 @@ async fn app_home_lists_presets_and_edit_delete_add_round_trip() {
     let modal = calls[opened].json_param("view").expect("modal");
     assert_eq!(modal["callback_id"], MODAL);
     let inputs: Vec<Value> = find_all(&modal, &|v| v["type"] == "input");
-    assert_eq!(inputs.len(), 3, "emoji, name, photo: {modal}");
+    // Issue 14: the photo choice (image, badge, frame, none), the frame's colour and label.
+    assert_eq!(inputs.len(), 6, "emoji, name, photo, photo choice, frame colour, frame label: {modal}");
     assert!(find_all(&modal, &|v| v["type"] == "file_input").len() == 1, "{modal}");
 
     let before = publishes_for(&slack, "U1");

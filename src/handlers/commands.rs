@@ -156,6 +156,7 @@ async fn route(ctx: &Arc<Context>, member: &str, text: &str, origin: Origin) -> 
             };
             presets::photo(ctx, member, &emoji, trigger_id)
         }
+        Command::PhotoDesign { emoji, design } => presets::photo_design(ctx, member, &emoji, design),
         Command::Remove { emoji } => presets::remove(ctx, member, &emoji),
         Command::Pause => member::pause(ctx, member),
         Command::Resume => member::resume(ctx, member),

@@ -13,6 +13,7 @@ use crate::slack::blocks::{self, Id, SlackView};
 use crate::slack::events::Interactive;
 use crate::slack::types::File;
 use crate::socket::Envelope;
+use crate::store::Design;
 
 pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option<Value>> {
     let p: Interactive = match serde_json::from_value(env.payload.clone()) {
@@ -161,6 +162,10 @@ struct Fields {
     emoji: String,
     name: String,
     files: Vec<File>,
+    /// The photo choice (`home::PHOTO_*`; empty: upload), the frame's colour and label.
+    kind: String,
+    colour: String,
+    label: String,
 }
 
 /// A submission that passed validation.
@@ -169,6 +174,47 @@ struct Checked {
     name: Option<String>,
     /// Editing under a new emoji: the preset moves from this one.
     moving_from: Option<String>,
+    /// A generated photo (`Some(Some)`) or none (`Some(None)`); None: the uploaded image, if any.
+    design: Option<Option<Design>>,
+}
+
+/// The selected option's value of a static select in the view state ("" when none).
+fn selected(state: &Value, block: Id, action: Id) -> &str {
+    input_value(state, block, action)
+        .and_then(|v| v.get("selected_option"))
+        .and_then(|o| o.get("value"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The modal's photo choice: what `photo :emoji: badge|frame …|none` would save, or None for the
+/// uploaded image; problems go under their fields (generate.rs's sentences).
+fn photo_choice(f: &Fields, errors: &mut Vec<(Id, String)>) -> Option<Option<Design>> {
+    use crate::home::{PHOTO_BADGE, PHOTO_FRAME, PHOTO_NONE};
+    use crate::photo::generate::{Colour, Label};
+    if !f.files.is_empty() && [PHOTO_BADGE, PHOTO_FRAME, PHOTO_NONE].contains(&f.kind.as_str()) {
+        errors.push((Id::PhotoKindBlock, "To use the image you picked, choose “The image above”; or remove the image.".to_string()));
+        return None;
+    }
+    match f.kind.as_str() {
+        PHOTO_BADGE => Some(Some(Design::Badge)),
+        PHOTO_NONE => Some(None),
+        PHOTO_FRAME => {
+            let colour = match f.colour.as_str() {
+                "" => {
+                    errors.push((Id::ColourBlock, "Pick the frame's colour.".to_string()));
+                    None
+                }
+                c => Colour::parse(c).map_err(|e| errors.push((Id::ColourBlock, e.to_string()))).ok(),
+            };
+            let label = match f.label.trim() {
+                "" => Some(None),
+                l => Label::parse(l).map(Some).map_err(|e| errors.push((Id::LabelBlock, e.to_string()))).ok(),
+            };
+            Some(Some(Design::Frame { colour: colour?, label: label? }))
+        }
+        _ => None,
+    }
 }
 
 fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Value) -> anyhow::Result<Option<Value>> {
@@ -182,6 +228,9 @@ fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Valu
         emoji: input_text(&state, Id::EmojiBlock, Id::EmojiInput).trim().to_string(),
         name: input_text(&state, Id::NameBlock, Id::NameInput).to_string(),
         files: files_in(&state),
+        kind: selected(&state, Id::PhotoKindBlock, Id::PhotoKindInput).to_string(),
+        colour: selected(&state, Id::ColourBlock, Id::ColourInput).to_string(),
+        label: input_text(&state, Id::LabelBlock, Id::LabelInput).to_string(),
     };
     let original = view.private_metadata.clone().filter(|s| !s.is_empty());
     let checked = match check(ctx, member, &fields, original.as_deref())? {
@@ -191,6 +240,9 @@ fn view_submission(ctx: &Arc<Context>, member: &str, p: &Interactive, raw: &Valu
     let Some(emoji) = checked.emoji else { return Ok(None) };
     let clear_name_after_photo =
         save(ctx, member, &emoji, checked.name, checked.moving_from.as_deref(), original.is_some(), &fields.files)?;
+    if let Some(design) = checked.design {
+        members::save_design(&ctx.member_deps(), member, &emoji, design)?;
+    }
     finish_photo(ctx, member, emoji, fields.files, clear_name_after_photo);
     Ok(Some(blocks::ack_clear()?))
 }
@@ -209,9 +261,10 @@ fn check(ctx: &Context, member: &str, f: &Fields, original: Option<&str>) -> any
     } else {
         crate::command::validate_display_name(&f.name).map_err(|msg| errors.push((Id::NameBlock, msg))).ok()
     };
-    if errors.is_empty() && name.is_none() && f.files.is_empty() {
-        let has_photo = original.and_then(|o| ctx.store.preset(member, o).ok().flatten()).is_some_and(|p| p.photo.is_some());
-        if !has_photo {
+    let design = photo_choice(f, &mut errors);
+    if errors.is_empty() && name.is_none() && f.files.is_empty() && !matches!(design, Some(Some(_))) {
+        let kept = design.is_none() && original.and_then(|o| ctx.store.preset(member, o).ok().flatten()).is_some_and(|p| p.has_photo());
+        if !kept {
             errors.push((Id::NameBlock, "Give the preset a display name, a photo, or both.".to_string()));
         }
     }
@@ -228,7 +281,7 @@ fn check(ctx: &Context, member: &str, f: &Fields, original: Option<&str>) -> any
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    Ok(Ok(Checked { emoji, name, moving_from }))
+    Ok(Ok(Checked { emoji, name, moving_from, design }))
 }
 
 /// Saves the checked submission (moving the preset first if its emoji changed). Returns whether
@@ -294,7 +347,7 @@ fn finish_photo(ctx: &Arc<Context>, member: &str, emoji: String, files: Vec<File
 /// The photo could not be used: drop a preset created only to hold it, and tell the member.
 async fn photo_refused(ctx: &Context, member: &str, emoji: &str, msg: &str) {
     // A preset created only to hold this photo would be left with nothing in it.
-    let empty = ctx.store.preset(member, emoji).ok().flatten().is_some_and(|p| p.name.is_none() && p.photo.is_none());
+    let empty = ctx.store.preset(member, emoji).ok().flatten().is_some_and(|p| p.name.is_none() && !p.has_photo());
     let note = if empty {
         if let Err(e) = members::remove(&ctx.member_deps(), member, emoji) {
             tracing::warn!(error = %e, "removing an empty preset failed");

@@ -5,7 +5,10 @@
 //! `users.profile.set`, a photo via `users.setPhoto`. Before the first swap
 //! away from the member's own profile the baseline (their name and photo
 //! bytes) is captured, and it is what a restore puts back. A change the member
-//! made by hand while a preset was active is left alone at restore.
+//! made by hand while a preset was active is left alone at restore. A generated preset photo
+//! (badge, frame) is drawn from that baseline first ([`generated`]).
+
+mod generated;
 
 use std::time::Duration;
 
@@ -206,6 +209,11 @@ pub async fn apply(ctx: &Context, job: &Job) -> anyhow::Result<Outcome> {
     let state = match note_preset(ctx, job, &token, state, preset.as_ref(), team).await? {
         Ok(s) => s,
         Err(outcome) => return Ok(outcome),
+    };
+    // A generated photo is drawn (or reused) from the baseline just captured or kept.
+    let preset = match preset {
+        Some(p) if p.design.is_some() => Some(generated::resolve(ctx, &state, p).await?),
+        other => other,
     };
     let active = match state.applied.preset.clone() {
         Some(e) => crate::members::shown_preset(store, member, &e, state.applied.team)?,
@@ -687,6 +695,7 @@ async fn capture_baseline(ctx: &Context, profile: &ProfileSnapshot) -> Result<Ba
         avatar_hash: profile.avatar_hash.clone(),
         is_custom_image: profile.is_custom_image,
         captured_ms: now_ms(),
+        default_photo: None,
     })
 }
 
@@ -705,7 +714,14 @@ mod tests {
     }
 
     fn base() -> Baseline {
-        Baseline { name: "Ann".into(), photo: Some("orig".into()), avatar_hash: Some("av0".into()), is_custom_image: true, captured_ms: 0 }
+        Baseline {
+            name: "Ann".into(),
+            photo: Some("orig".into()),
+            avatar_hash: Some("av0".into()),
+            is_custom_image: true,
+            captured_ms: 0,
+            default_photo: None,
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Background upkeep in one loop: the emoji list at start-up and nightly at
 //! `[schedule] emoji_refresh_hour` (local time),
 //! expiry of dedupe ids, idle rate windows, unreferenced photos, stale cached
-//! profiles, old dead letters and spent sign-in states.
+//! profiles, old dead letters, spent sign-in states and week-old badge emoji images.
 //! Each task is bounded (a pass over one tree) and logs what it removed.
 
 use std::sync::Arc;
@@ -52,6 +52,7 @@ pub struct Upkeep {
     pub avatars: usize,
     pub dead: usize,
     pub oauth_states: usize,
+    pub emoji_images: usize,
 }
 
 /// One pass of expiry over every tree that grows with traffic rather than with members'
@@ -71,6 +72,7 @@ pub fn upkeep(ctx: &Context) -> Upkeep {
         avatars: count("cached profiles", s.expire_avatars(AVATAR_TTL_MS)),
         dead: count("dead letters", crate::store::queue::expire_dead(s, DEAD_TTL_MS)),
         oauth_states: count("sign-in states", crate::store::oauth_states::expire_states(s)),
+        emoji_images: count("emoji images", crate::store::emoji_images::evict_older(s, crate::store::emoji_images::MAX_AGE_MS)),
     };
     tracing::debug!(?done, "upkeep");
     done

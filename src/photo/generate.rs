@@ -59,7 +59,8 @@ const NAMED: [(&str, [u8; 3]); 9] = [
 ];
 
 /// A frame's colour: `#RRGGBB` or one of SPEC's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Colour(pub(crate) [u8; 3]);
 
 /// Why a colour was refused; `Display` is the sentence for the member.
@@ -103,6 +104,19 @@ impl fmt::Display for Colour {
     }
 }
 
+impl From<Colour> for String {
+    fn from(c: Colour) -> String {
+        c.to_string()
+    }
+}
+
+impl TryFrom<String> for Colour {
+    type Error = ColourError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Colour::parse(&s)
+    }
+}
+
 impl FromStr for Colour {
     type Err = ColourError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -111,7 +125,8 @@ impl FromStr for Colour {
 }
 
 /// A frame's label: 1–16 characters, upper-cased, every one drawable with the font.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Label(String);
 
 /// Why a label was refused; `Display` is the sentence for the member.
@@ -168,6 +183,19 @@ impl fmt::Display for Label {
     }
 }
 
+impl From<Label> for String {
+    fn from(l: Label) -> String {
+        l.0
+    }
+}
+
+impl TryFrom<String> for Label {
+    type Error = LabelError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Label::parse(&s)
+    }
+}
+
 impl FromStr for Label {
     type Err = LabelError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -175,13 +203,19 @@ impl FromStr for Label {
     }
 }
 
-/// Which photo to generate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which photo to generate (stored with a preset as `{"kind":"badge"}` or
+/// `{"kind":"frame","colour":"orange","label":"OOO"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Design {
     /// The status emoji pinned to the bottom-right corner.
     Badge,
     /// A band of colour, with an optional label banner.
-    Frame { colour: Colour, label: Option<Label> },
+    Frame {
+        colour: Colour,
+        #[serde(default)]
+        label: Option<Label>,
+    },
 }
 
 /// Why a photo could not be generated. Nothing is drawn when this is returned.

@@ -38,10 +38,18 @@ pub enum Id {
     TeamOn,
     /// The team preset photo modal's callback (private_metadata: the emoji).
     TeamPhotoModal,
+    /// The preset modal's photo choice (upload, badge, frame, none), the frame's colour select
+    /// and label field: blocks and inputs.
+    PhotoKindBlock,
+    PhotoKindInput,
+    ColourBlock,
+    ColourInput,
+    LabelBlock,
+    LabelInput,
 }
 
 impl Id {
-    pub(crate) const ALL: [Id; 20] = [
+    pub(crate) const ALL: [Id; 26] = [
         Id::PresetAdd,
         Id::PresetEdit,
         Id::PresetDelete,
@@ -62,6 +70,12 @@ impl Id {
         Id::TeamOff,
         Id::TeamOn,
         Id::TeamPhotoModal,
+        Id::PhotoKindBlock,
+        Id::PhotoKindInput,
+        Id::ColourBlock,
+        Id::ColourInput,
+        Id::LabelBlock,
+        Id::LabelInput,
     ];
 
     /// The id as it goes over the wire.
@@ -87,6 +101,12 @@ impl Id {
             Id::TeamOff => "team_off",
             Id::TeamOn => "team_on",
             Id::TeamPhotoModal => "team_photo_modal",
+            Id::PhotoKindBlock => "photo_kind_block",
+            Id::PhotoKindInput => "photo_kind_input",
+            Id::ColourBlock => "colour_block",
+            Id::ColourInput => "colour_input",
+            Id::LabelBlock => "label_block",
+            Id::LabelInput => "label_input",
         }
     }
 
@@ -141,6 +161,16 @@ pub fn confirm(title: &str, text: impl Into<String>, yes: &str, no: &str) -> Sla
 /// A plain text input with its action id.
 pub(crate) fn text_input(id: Id) -> SlackBlockPlainTextInputElement {
     SlackBlockPlainTextInputElement::new().with_action_id(id.action())
+}
+
+/// A static select with its action id, `(label, value)` options and the initially chosen value.
+pub(crate) fn select(id: Id, options: &[(String, String)], initial: Option<&str>) -> SlackBlockStaticSelectElement {
+    let item = |(label, value): &(String, String)| SlackBlockChoiceItem::new(plain(label.clone()), value.clone());
+    let mut el = SlackBlockStaticSelectElement::new().with_action_id(id.action()).with_options(options.iter().map(item).collect());
+    if let Some(chosen) = initial.and_then(|v| options.iter().find(|(_, value)| value == v)) {
+        el = el.with_initial_option(item(chosen));
+    }
+    el
 }
 
 /// The longest text Slack lets through an input whose `max_length` counts UTF-16 units

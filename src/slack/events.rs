@@ -122,8 +122,9 @@ impl EventCallback {
 /// The events the bot handles; everything else is [`Event::Other`].
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// `user_change`, `user_profile_changed` and `user_status_changed`.
-    UserChange(UserChange),
+    /// `user_change`, `user_profile_changed` and `user_status_changed` (boxed: a profile is the
+    /// largest event by far).
+    UserChange(Box<UserChange>),
     AppHomeOpened(AppHomeOpened),
     Message(MessageEvent),
     /// `emoji_changed`, raw: the emoji cache reads `subtype`, `name(s)`, `value`, `old_name`, `new_name`.
@@ -249,7 +250,7 @@ pub struct RevokedTokens {
 pub fn parse_event(event: &Value) -> Result<Event, serde_json::Error> {
     let kind = event.get("type").and_then(Value::as_str).unwrap_or_default();
     Ok(match kind {
-        "user_change" | "user_profile_changed" | "user_status_changed" => Event::UserChange(UserChange::deserialize(event)?),
+        "user_change" | "user_profile_changed" | "user_status_changed" => Event::UserChange(Box::new(UserChange::deserialize(event)?)),
         "app_home_opened" => Event::AppHomeOpened(AppHomeOpened::deserialize(event)?),
         "message" => Event::Message(MessageEvent::deserialize(event)?),
         "emoji_changed" => Event::EmojiChanged(event.clone()),

@@ -85,6 +85,17 @@ pub struct UserProfile {
     pub image_32: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub image_24: Option<String>,
+    /// The status emoji's image: the first non-empty `display_url` of
+    /// `status_emoji_display_info` (often `[]`; item keys vary).
+    #[serde(default, rename = "status_emoji_display_info", deserialize_with = "first_display_url")]
+    pub status_emoji_url: Option<String>,
+}
+
+/// The first non-empty `display_url` in an array of objects; anything else is None.
+fn first_display_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    let items = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    Ok(items.iter().filter_map(|i| i.get("display_url").and_then(|u| u.as_str())).find(|u| !u.trim().is_empty()).map(str::to_string))
 }
 
 impl UserProfile {
@@ -192,5 +203,27 @@ mod tests {
             assert_eq!(read(never.clone()), None, "{never}");
         }
         assert_eq!(read(serde_json::json!({"status_expiration": "soon"})), None);
+    }
+
+    /// `status_emoji_display_info` is often `[]` (NOTES.md), its items' keys vary, and the
+    /// java SDK's sample has one item of empty strings: the first real `display_url` or None.
+    #[test]
+    fn the_status_emoji_image_is_read_tolerantly() {
+        let read = |v: serde_json::Value| serde_json::from_value::<UserProfile>(v).unwrap().status_emoji_url;
+        let url = "https://a.slack-edge.com/production-standard-emoji-assets/14.0/apple-large/1f334.png";
+        let info = serde_json::json!({"status_emoji_display_info": [{"emoji_name": "palm_tree", "display_url": url, "unicode": "1f334"}]});
+        assert_eq!(read(info).as_deref(), Some(url));
+        let later = serde_json::json!({"status_emoji_display_info": [{"emoji_name": "", "display_url": ""}, {"display_url": url}]});
+        assert_eq!(read(later).as_deref(), Some(url));
+        for none in [
+            serde_json::json!({}),
+            serde_json::json!({"status_emoji_display_info": []}),
+            serde_json::json!({"status_emoji_display_info": null}),
+            serde_json::json!({"status_emoji_display_info": {"display_url": url}}),
+            serde_json::json!({"status_emoji_display_info": [{"emoji_name": "", "display_alias": "", "display_url": "", "unicode": ""}]}),
+            serde_json::json!({"status_emoji_display_info": [{"display_url": 7}, "x"]}),
+        ] {
+            assert_eq!(read(none.clone()), None, "{none}");
+        }
     }
 }

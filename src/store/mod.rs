@@ -4,6 +4,7 @@
 //! accessors so no other module juggles bytes. The `meta` tree holds the schema
 //! version; [`migrate`] brings an older database up to date at start-up.
 
+pub mod emoji_images;
 mod error;
 pub mod health;
 mod members;
@@ -45,6 +46,7 @@ pub mod trees {
     pub const METRIC_HISTORY: &str = "metric_history";
     pub const TIMERS: &str = "timers";
     pub const TEAM_PRESETS: &str = "team_presets";
+    pub const EMOJI_IMAGES: &str = "emoji_images";
     pub const ALL: &[&str] = &[
         META,
         PRESETS,
@@ -61,6 +63,7 @@ pub mod trees {
         METRIC_HISTORY,
         TIMERS,
         TEAM_PRESETS,
+        EMOJI_IMAGES,
     ];
 }
 
@@ -263,6 +266,8 @@ pub struct Store {
     timers: Typed<timers::ExpiryTimer>,
     /// emoji → [`TeamPreset`]: the admins' workspace presets (see [`team`])
     team_presets: Typed<TeamPreset>,
+    /// emoji image URL → when fetched + bytes: badge emoji (see [`emoji_images`])
+    emoji_images: sled::Tree,
 }
 
 impl Store {
@@ -308,6 +313,7 @@ impl Store {
             metric_history: Typed::new(t(trees::METRIC_HISTORY)?),
             timers: Typed::new(t(trees::TIMERS)?),
             team_presets: Typed::new(t(trees::TEAM_PRESETS)?),
+            emoji_images: t(trees::EMOJI_IMAGES)?,
             db,
             path: path.to_path_buf(),
             health: Arc::default(),
@@ -452,8 +458,12 @@ impl Store {
         }
         live.extend(team::all(self)?.into_iter().filter_map(|p| p.photo));
         for (_, m) in self.members.iter()? {
-            if let Some(b) = m.baseline.and_then(|b| b.photo) {
-                live.insert(b);
+            if let Some(b) = m.baseline {
+                live.extend(b.photo);
+                live.extend(b.default_photo);
+            }
+            if let Some(r) = m.rendered {
+                live.insert(r.hash);
             }
             if let Some(h) = m.applied.photo {
                 live.insert(h);

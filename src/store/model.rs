@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::photo::generate::Design;
 use crate::secret::Secret;
 
 /// A member's preset: what their profile becomes while their status emoji is `emoji`.
@@ -15,16 +16,47 @@ pub struct Preset {
     pub emoji: String,
     #[serde(default)]
     pub name: Option<String>,
-    /// Hash of the processed photo in the photos tree.
+    /// Hash of the processed photo in the photos tree (an uploaded photo).
     #[serde(default)]
     pub photo: Option<String>,
+    /// A photo generated from the member's own at swap time (badge, frame); at most one of
+    /// `photo` and `design` is set, and neither means no photo (the member's own stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<Design>,
     #[serde(default)]
     pub updated_ms: u64,
 }
 
 impl Preset {
     pub fn new(member: &str, emoji: &str) -> Preset {
-        Preset { member: member.into(), emoji: emoji.into(), name: None, photo: None, updated_ms: super::now_ms() }
+        Preset { member: member.into(), emoji: emoji.into(), name: None, photo: None, design: None, updated_ms: super::now_ms() }
+    }
+
+    /// Whether the preset changes the photo at all (uploaded or generated).
+    pub fn has_photo(&self) -> bool {
+        self.photo.is_some() || self.design.is_some()
+    }
+}
+
+/// What a preset's photo is: the choice `photo :emoji: …` makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhotoSource {
+    /// An uploaded, processed photo (its hash in the photos tree).
+    Uploaded(String),
+    /// Drawn from the member's own photo at swap time.
+    Generated(Design),
+    /// No photo: the member's own stays.
+    None,
+}
+
+impl PhotoSource {
+    /// The two stored fields (`photo`, `design`) this source sets.
+    pub fn fields(self) -> (Option<String>, Option<Design>) {
+        match self {
+            PhotoSource::Uploaded(h) => (Some(h), None),
+            PhotoSource::Generated(d) => (None, Some(d)),
+            PhotoSource::None => (None, None),
+        }
     }
 }
 
@@ -40,6 +72,9 @@ pub struct TeamPreset {
     /// Hash of the processed photo in the photos tree.
     #[serde(default)]
     pub photo: Option<String>,
+    /// A generated photo, as in [`Preset::design`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<Design>,
     #[serde(default)]
     pub updated_ms: u64,
     /// The admin who last changed it.
@@ -49,7 +84,7 @@ pub struct TeamPreset {
 
 impl TeamPreset {
     pub fn new(emoji: &str, by: &str) -> TeamPreset {
-        TeamPreset { emoji: emoji.into(), name: None, photo: None, updated_ms: super::now_ms(), by: by.into() }
+        TeamPreset { emoji: emoji.into(), name: None, photo: None, design: None, updated_ms: super::now_ms(), by: by.into() }
     }
 
     /// The team preset as one member's preset: what a swap applies for them.
@@ -59,6 +94,7 @@ impl TeamPreset {
             emoji: self.emoji.clone(),
             name: self.name.clone(),
             photo: self.photo.clone(),
+            design: self.design.clone(),
             updated_ms: self.updated_ms,
         }
     }
@@ -80,6 +116,27 @@ pub struct Baseline {
     pub is_custom_image: bool,
     #[serde(default)]
     pub captured_ms: u64,
+    /// Hash of Slack's default avatar as it showed then (only when `is_custom_image` is false and
+    /// a generated photo needed it): what a badge or frame is drawn from. Never restored (a
+    /// restore deletes the photo, so Slack shows its default again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_photo: Option<String>,
+}
+
+impl Baseline {
+    /// The photo a generated preset photo is drawn from: the member's own, else Slack's default.
+    pub fn render_from(&self) -> Option<&str> {
+        self.photo.as_deref().or(self.default_photo.as_deref())
+    }
+}
+
+/// A generated photo already drawn for a member: `key` names its inputs (the photo it was drawn
+/// from, the design, the emoji image, the size), `hash` the result in the photos tree. A swap
+/// with the same inputs reuses it instead of drawing again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rendered {
+    pub key: String,
+    pub hash: String,
 }
 
 /// What the bot last wrote to a member's profile.
@@ -232,6 +289,13 @@ pub struct MemberState {
     /// The member ran `team off`: team presets never show for them (`team on` undoes it).
     #[serde(default)]
     pub team_off: bool,
+    /// The generated photo last drawn for this member (see [`Rendered`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<Rendered>,
+    /// The preset (emoji) whose generated photo could not be drawn, once the member was told; a
+    /// success or another preset's failure clears or replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render_failed: Option<String>,
 }
 
 /// The two writes a preset makes: its display name (`users.profile.set`) and its photo
@@ -324,6 +388,9 @@ pub struct ProfileSnapshot {
     /// `{status}` of a name template.
     #[serde(default)]
     pub status_text: String,
+    /// The status emoji's image (`status_emoji_display_info[].display_url`), for a badge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_emoji_url: Option<String>,
 }
 
 /// The one pending piece of work for a member: reach `desired`.
@@ -761,8 +828,20 @@ mod tests {
         m.applied.team = true;
         let back: MemberState = serde_json::from_str(&serde_json::to_string(&m).expect("encode")).expect("decode");
         assert_eq!(back, m);
+        // Presets written before generated photos decode without a design, and a design round-trips.
+        let p: Preset = serde_json::from_str(r#"{"member":"U1","emoji":"car","photo":"abc"}"#).expect("an old preset");
+        assert_eq!((p.photo.as_deref(), p.design.as_ref()), (Some("abc"), None));
+        let frame = Design::Frame { colour: "orange".parse().unwrap(), label: Some("ooo".parse().unwrap()) };
+        let json = serde_json::to_string(&Preset { design: Some(frame.clone()), ..Preset::new("U1", "car") }).unwrap();
+        assert!(json.contains(r#""design":{"kind":"frame","colour":"orange","label":"OOO"}"#), "{json}");
+        assert_eq!(serde_json::from_str::<Preset>(&json).unwrap().design, Some(frame));
+        let bad = r#"{"member":"U1","emoji":"car","design":{"kind":"frame","colour":"mauve"}}"#;
+        assert!(serde_json::from_str::<Preset>(bad).is_err(), "a colour generate.rs refuses is not decoded");
         let t: TeamPreset = serde_json::from_str(r#"{"emoji":"palm_tree"}"#).expect("a bare team preset");
-        assert_eq!(t.for_member("U1"), Preset { member: "U1".into(), emoji: "palm_tree".into(), name: None, photo: None, updated_ms: 0 });
+        assert_eq!(
+            t.for_member("U1"),
+            Preset { member: "U1".into(), emoji: "palm_tree".into(), name: None, photo: None, design: None, updated_ms: 0 }
+        );
     }
 
     #[test]

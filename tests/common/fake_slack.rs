@@ -230,6 +230,9 @@ struct Fake {
     avatar_cache: HashMap<(String, u32), Vec<u8>>,
     files: BTreeMap<String, FileEntry>,
     emoji: HashMap<String, String>,
+    /// Emoji images served at `/emoji/<name>.png` (what `emoji.list` and
+    /// `status_emoji_display_info` point at).
+    emoji_images: HashMap<String, Vec<u8>>,
     oauth_codes: HashMap<String, String>,
     /// code → the PKCE S256 challenge it was issued for (checked against `code_verifier`).
     oauth_challenges: HashMap<String, String>,
@@ -1303,6 +1306,26 @@ async fn avatar_handler(State(inner): State<Shared>, Path(file): Path<String>, h
     (StatusCode::OK, [(header::CONTENT_TYPE, ct)], bytes).into_response()
 }
 
+/// A GET of an emoji image (no token needed, like Slack's emoji CDN); fault key "emoji.download".
+async fn emoji_image_handler(State(inner): State<Shared>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let path = format!("/emoji/{file}");
+    let token = bearer(&headers);
+    let record = |status: u16| {
+        inner.lock().fetches.push(Fetch { path: path.clone(), token: token.clone(), status, at: Instant::now() });
+    };
+    if let Some(resp) = pop_fault(&inner, "emoji.download").and_then(fault_response) {
+        record(resp.status().as_u16());
+        return resp;
+    }
+    let name = file.split('.').next().unwrap_or("").to_string();
+    let Some(bytes) = inner.lock().emoji_images.get(&name).cloned() else {
+        record(404);
+        return (StatusCode::NOT_FOUND, "no such emoji").into_response();
+    };
+    record(200);
+    (StatusCode::OK, [(header::CONTENT_TYPE, image_content_type(&bytes))], bytes).into_response()
+}
+
 /// Shrinks an image to fit `size`×`size` (never enlarges) and encodes it as PNG.
 fn resize_png(bytes: &[u8], size: u32) -> Option<Vec<u8>> {
     let img = image::load_from_memory(bytes).ok()?;
@@ -1571,6 +1594,7 @@ impl FakeSlack {
             avatar_cache: HashMap::new(),
             files: BTreeMap::new(),
             emoji: HashMap::new(),
+            emoji_images: HashMap::new(),
             oauth_codes: HashMap::new(),
             oauth_challenges: HashMap::new(),
             oauth_rotation: None,
@@ -1609,6 +1633,7 @@ impl FakeSlack {
             .route("/api/{method}", any(api_handler))
             .route("/ws", get(ws_handler))
             .route("/avatars/{file}", get(avatar_handler))
+            .route("/emoji/{file}", get(emoji_image_handler))
             .route("/files/{id}/{*rest}", get(file_handler))
             .route("/response/{*id}", post(response_handler))
             .route("/oauth/v2/authorize", get(authorize_handler))
@@ -1743,6 +1768,17 @@ impl FakeSlack {
     /// The file object as `files.info` returns it (Null if unknown).
     pub fn file_object(&self, id: &str) -> Value {
         self.lock().file_object(id).unwrap_or(Value::Null)
+    }
+
+    /// Serves `bytes` as the image of emoji `name` at `/emoji/<name>.png`; returns its URL.
+    pub fn set_emoji_image(&self, name: &str, bytes: Vec<u8>) -> String {
+        self.lock().emoji_images.insert(name.to_string(), bytes);
+        format!("{}/emoji/{name}.png", self.origin())
+    }
+
+    /// Stops serving the image of emoji `name` (404 from now on).
+    pub fn remove_emoji_image(&self, name: &str) {
+        self.lock().emoji_images.remove(name);
     }
 
     /// What `emoji.list` returns: name → URL or "alias:<name>".

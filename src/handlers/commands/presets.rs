@@ -8,6 +8,7 @@ use crate::command;
 use crate::context::Context;
 use crate::members;
 use crate::slack::types::File;
+use crate::store::Design;
 
 /// The longest `list` reply: Slack cuts a message's text at 40,000 characters and a long one is
 /// hard to read anyway; past this the rest is summarised and the Home tab named.
@@ -30,7 +31,7 @@ pub(super) fn list(ctx: &Context, member: &str) -> Outcome {
                 .as_deref()
                 .map(|n| shown_name(n, members::preview_name(&state, cached.as_ref(), n)))
                 .unwrap_or_else(|| "_your own name_".into()),
-            if p.photo.is_some() { " (with photo)" } else { "" }
+            photo_note(p.photo.is_some(), p.design.as_ref())
         );
         // Room is kept for the summary line, so the whole reply stays within the limit.
         if out.chars().count() + line.chars().count() > MAX_LIST_CHARS - 200 {
@@ -44,6 +45,16 @@ pub(super) fn list(ctx: &Context, member: &str) -> Outcome {
         out.push_str(&line);
     }
     Ok(out.into())
+}
+
+/// What `list` says after a preset's name about its photo.
+pub(super) fn photo_note(uploaded: bool, design: Option<&Design>) -> &'static str {
+    match (uploaded, design) {
+        (true, _) => " (with photo)",
+        (false, Some(Design::Badge)) => " (with an emoji badge)",
+        (false, Some(Design::Frame { .. })) => " (with a frame)",
+        (false, None) => "",
+    }
 }
 
 /// A preset's name as `list` and `add` show it: the name as typed and, for a template, what it
@@ -85,6 +96,31 @@ pub(super) fn photo(ctx: &Arc<Context>, member: &str, emoji: &str, trigger_id: O
         }
     });
     Ok(format!("Opening a form to upload the photo for :{emoji}:…").into())
+}
+
+/// `photo :emoji: badge|frame COLOUR [LABEL]|none`: a photo drawn from the member's own at swap
+/// time, or none (their own photo stays while the preset shows).
+pub(super) fn photo_design(ctx: &Arc<Context>, member: &str, emoji: &str, design: Option<Design>) -> Outcome {
+    let emoji = members::resolve_emoji(&ctx.member_deps(), emoji).map_err(UserError::Emoji)?;
+    let described = describe_design(design.as_ref());
+    members::save_design(&ctx.member_deps(), member, &emoji, design)?;
+    refresh_home(ctx, member);
+    let cmd = &ctx.config.command;
+    let hint =
+        if ctx.is_connected(member) { String::new() } else { format!("\nI can't change your profile yet: run `{cmd} connect` first.") };
+    Ok(format!("Saved: when your status is :{emoji}: your photo {described}.{hint}").into())
+}
+
+/// What a generated photo choice does, finishing "your photo …".
+pub(super) fn describe_design(design: Option<&Design>) -> String {
+    match design {
+        None => "stays your own (no photo for this preset)".to_string(),
+        Some(Design::Badge) => "becomes your own photo with the status emoji in a white disc in the bottom-right corner".to_string(),
+        Some(Design::Frame { colour, label: None }) => format!("becomes your own photo in a {colour} frame"),
+        Some(Design::Frame { colour, label: Some(label) }) => {
+            format!("becomes your own photo in a {colour} frame labelled *{}*", command::escape(label.as_str()))
+        }
+    }
 }
 
 pub(super) fn remove(ctx: &Arc<Context>, member: &str, emoji: &str) -> Outcome {

@@ -14,12 +14,14 @@ use crate::command::{self, TeamCommand};
 use crate::context::Context;
 use crate::members;
 use crate::slack::types::File;
+use crate::store::{Design, PhotoSource};
 
 /// Runs one `team …` command for `member` (the root has checked who may).
 pub(super) fn run(ctx: &Arc<Context>, member: &str, cmd: TeamCommand, origin: Origin) -> Outcome {
     match cmd {
         TeamCommand::Add { emoji, name } => add(ctx, member, &emoji, &name),
         TeamCommand::Photo { emoji } => photo(ctx, &emoji, origin),
+        TeamCommand::PhotoDesign { emoji, design } => photo_design(ctx, member, &emoji, design),
         TeamCommand::Remove { emoji } => remove(ctx, &emoji),
         TeamCommand::List => list(ctx, member),
         TeamCommand::On => switch(ctx, member, false),
@@ -53,7 +55,7 @@ fn add(ctx: &Arc<Context>, by: &str, emoji: &str, display: &str) -> Outcome {
 /// An uploaded photo: from a slash command with a `trigger_id`, the upload form
 /// ([`crate::home::team_photo_modal`], saved by `interactive`); otherwise an image attached to a
 /// DM whose text is the command ([`save_photo_then_tell`]), which the command alone explains.
-/// (The generated forms, badge and frame, are to join here as arguments.)
+/// The generated forms come as arguments ([`photo_design`]).
 fn photo(ctx: &Arc<Context>, emoji: &str, origin: Origin) -> Outcome {
     let emoji = members::resolve_emoji(&ctx.member_deps(), emoji).map_err(UserError::Emoji)?;
     let send = |place: &str| {
@@ -71,6 +73,16 @@ fn photo(ctx: &Arc<Context>, emoji: &str, origin: Origin) -> Outcome {
         }
     });
     Ok(format!("Opening a form to upload the photo of the team :{emoji}: preset…").into())
+}
+
+/// `team photo :emoji: badge|frame …|none`: the team preset's photo drawn from each member's own.
+fn photo_design(ctx: &Arc<Context>, by: &str, emoji: &str, design: Option<Design>) -> Outcome {
+    let emoji = members::resolve_emoji(&ctx.member_deps(), emoji).map_err(UserError::Emoji)?;
+    let described = super::presets::describe_design(design.as_ref()).replace("your own", "the member's own");
+    let source = design.map_or(PhotoSource::None, PhotoSource::Generated);
+    let queued = members::save_team_photo_source(&ctx.member_deps(), by, &emoji, source)?;
+    refresh_home(ctx, by);
+    Ok(format!("Saved the team preset: while a member's status is :{emoji}: their photo {described}.{}", updating(queued)).into())
 }
 
 fn remove(ctx: &Arc<Context>, emoji: &str) -> Outcome {
@@ -95,7 +107,7 @@ fn list(ctx: &Context, member: &str) -> Outcome {
             "• :{}: → {}{}{}\n",
             p.emoji,
             p.name.as_deref().map(|n| format!("*{}*", command::escape(n))).unwrap_or_else(|| "_the member's own name_".into()),
-            if p.photo.is_some() { " (with photo)" } else { "" },
+            super::presets::photo_note(p.photo.is_some(), p.design.as_ref()),
             if own { " — your own :".to_string() + &p.emoji + ": preset takes its place" } else { String::new() }
         ));
     }
