@@ -32,6 +32,10 @@ pub struct PresetRecord {
     /// The processed photo itself, as written by `export`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo_base64: Option<String>,
+    /// A photo drawn from the member's own at swap time (`{"kind":"badge"}`,
+    /// `{"kind":"frame","colour":"orange","label":"OOO"}`), instead of an image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<crate::photo::generate::Design>,
 }
 
 pub async fn check(config: &Config) -> anyhow::Result<ExitCode> {
@@ -75,7 +79,7 @@ pub fn export(config: &Config, user: Option<&str>) -> anyhow::Result<ExitCode> {
             Some(h) => store.photo(h)?.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
             None => None,
         };
-        out.push(PresetRecord { member: p.member, emoji: p.emoji, name: p.name, team: false, photo: None, photo_base64 });
+        out.push(PresetRecord { member: p.member, emoji: p.emoji, name: p.name, team: false, photo: None, photo_base64, design: p.design });
     }
     // The team presets belong to no member: they go with a whole export.
     if user.is_none() {
@@ -85,7 +89,15 @@ pub fn export(config: &Config, user: Option<&str>) -> anyhow::Result<ExitCode> {
                 Some(h) => store.photo(h)?.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
                 None => None,
             };
-            out.push(PresetRecord { member: String::new(), emoji: p.emoji, name: p.name, team: true, photo: None, photo_base64 });
+            out.push(PresetRecord {
+                member: String::new(),
+                emoji: p.emoji,
+                name: p.name,
+                team: true,
+                photo: None,
+                photo_base64,
+                design: p.design,
+            });
         }
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
@@ -158,7 +170,10 @@ async fn import_one(
         }
         (None, None) => None,
     };
-    if name.is_none() && bytes.is_none() {
+    if bytes.is_some() && r.design.is_some() {
+        anyhow::bail!("a preset has either a photo or a design (badge, frame), not both");
+    }
+    if name.is_none() && bytes.is_none() && r.design.is_none() {
         anyhow::bail!("a preset needs a name, a photo, or both");
     }
     let photo = match bytes {
@@ -172,9 +187,19 @@ async fn import_one(
         None => None,
     };
     if r.team {
-        team::put(store, &TeamPreset { emoji: canonical, name, photo, design: None, updated_ms: now_ms(), by: "import".into() })?;
+        team::put(
+            store,
+            &TeamPreset { emoji: canonical, name, photo, design: r.design.clone(), updated_ms: now_ms(), by: "import".into() },
+        )?;
     } else {
-        store.put_preset(&Preset { member: r.member.clone(), emoji: canonical, name, photo, design: None, updated_ms: now_ms() })?;
+        store.put_preset(&Preset {
+            member: r.member.clone(),
+            emoji: canonical,
+            name,
+            photo,
+            design: r.design.clone(),
+            updated_ms: now_ms(),
+        })?;
     }
     Ok(())
 }

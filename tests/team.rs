@@ -168,6 +168,10 @@ async fn export_and_import_carry_team_presets() {
     let mut bot = start(&slack, &["U1"]).await;
     slash(&slack, &bot, ADMIN, "team add :palm_tree: On vacation").await;
     slash(&slack, &bot, "U1", "add :car: Driving").await;
+    // Generated photos are settings too: they go with the export.
+    let reply = slash(&slack, &bot, ADMIN, "team photo :palm_tree: frame orange OOO").await;
+    assert!(!reply.to_lowercase().contains("colour"), "{reply}");
+    slash(&slack, &bot, "U1", "photo :car: badge").await;
     tokio::time::sleep(secs(1)).await;
     bot.shutdown(secs(20)).await.expect("exit");
     let (status, out, err) = run_command(&bot, &["presets", "export"]);
@@ -179,6 +183,9 @@ async fn export_and_import_carry_team_presets() {
     assert_eq!((team[0]["emoji"].as_str(), team[0]["name"].as_str()), (Some("palm_tree"), Some("On vacation")));
     let own: Vec<_> = records.iter().filter(|r| r.get("team").is_none()).collect();
     assert_eq!((own[0]["member"].as_str(), own[0]["emoji"].as_str()), (Some("U1"), Some("car")), "{out}");
+    let frame = serde_json::json!({"kind": "frame", "colour": "orange", "label": "OOO"});
+    assert_eq!(team[0]["design"], frame, "{out}");
+    assert_eq!(own[0]["design"], serde_json::json!({"kind": "badge"}), "{out}");
 
     // Into a fresh database: the team preset comes back as a team preset.
     let slack2 = FakeSlack::start().await;
@@ -198,6 +205,13 @@ async fn export_and_import_carry_team_presets() {
     assert!(list.contains(":palm_tree:") && list.contains("On vacation"), "{list}");
     let own = slash(&slack2, &fresh, "U1", "list").await;
     assert!(own.contains(":car:") && !own.contains(":palm_tree:"), "{own}");
+    // The designs came back: a second export reads like the first.
+    fresh.shutdown(secs(20)).await.expect("exit");
+    let (status, again, err) = run_command(&fresh, &["presets", "export"]);
+    assert!(status.success(), "{err}");
+    let again: Vec<serde_json::Value> = serde_json::from_str(&again).expect("export JSON");
+    let designs = |rs: &[serde_json::Value]| rs.iter().map(|r| (r["emoji"].clone(), r["design"].clone())).collect::<Vec<_>>();
+    assert_eq!(designs(&again), designs(&records));
 }
 
 /// `team photo :emoji:` by slash opens the upload form; its Save sets the team preset's photo,
