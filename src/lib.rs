@@ -29,5 +29,5 @@ pub mod slack;
 pub mod socket;
 pub mod store;
 pub mod telemetry;
-pub(crate) mod template;
+pub mod template;
 pub mod web;

@@ -9,7 +9,7 @@
 pub(crate) const MAX_CHARS: usize = 80;
 
 /// The longest template as typed, placeholders included (what a preset keeps).
-pub(crate) const MAX_TEMPLATE_CHARS: usize = 200;
+pub const MAX_TEMPLATE_CHARS: usize = 200;
 
 /// What ends a shortened value.
 const ELLIPSIS: char = '…';
@@ -19,7 +19,7 @@ const ECHO_WORD_CHARS: usize = 20;
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Part {
+pub enum Part {
     /// Text shown as it is (with `{{`/`}}` already turned into single braces).
     Text(String),
     /// `{name}`: the member's own display name (their real name when that is empty).
@@ -30,7 +30,7 @@ pub(crate) enum Part {
 
 /// A name template that failed to parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum TemplateError {
+pub enum TemplateError {
     /// `{word}` is not one of the two placeholders.
     Unknown(String),
     /// A `{` without its `}` (or a `}` without its `{`) that is not doubled.
@@ -57,7 +57,7 @@ impl std::fmt::Display for TemplateError {
 }
 
 /// Splits a template into literal text and placeholders.
-pub(crate) fn parse(template: &str) -> Result<Vec<Part>, TemplateError> {
+pub fn parse(template: &str) -> Result<Vec<Part>, TemplateError> {
     let mut parts = Vec::new();
     let mut text = String::new();
     let mut chars = template.chars().peekable();
@@ -112,7 +112,7 @@ pub(crate) fn uses_status(template: &str) -> bool {
 
 /// The literal text alone, placeholders left out (what Slack's rules are checked against, and
 /// what must fit in [`MAX_CHARS`] by itself). `gap` stands where each placeholder was.
-pub(crate) fn literal(parts: &[Part], gap: &str) -> String {
+pub fn literal(parts: &[Part], gap: &str) -> String {
     parts
         .iter()
         .map(|p| match p {
