@@ -150,6 +150,8 @@ pub struct MetricsConfig {
 pub(crate) struct ManifestSettings {
     pub command: String,
     pub redirect_url: Option<String>,
+    /// `[oauth] pkce = true`: the app is a public client (`oauth_config.pkce_enabled`).
+    pub pkce: bool,
 }
 
 /// The validated configuration the bot runs with.
@@ -204,7 +206,7 @@ impl Config {
         if let Some(r) = &redirect_url {
             check_redirect_url(r)?;
         }
-        Ok(ManifestSettings { command: command_name(f.slack.command)?, redirect_url })
+        Ok(ManifestSettings { command: command_name(f.slack.command)?, redirect_url, pkce: f.oauth.pkce })
     }
 
     /// Parses TOML text (used by tests and `load`).

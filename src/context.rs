@@ -114,6 +114,8 @@ impl Context {
             slack: &self.slack,
             emoji: &self.emoji,
             avatars: &self.avatars,
+            photos: &self.photos,
+            limits: crate::photo::PhotoLimits::from(&self.config.images),
             command: &self.config.command,
             owner: self.identity.owner.as_deref(),
             oauth: self.config.oauth.is_some(),

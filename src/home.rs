@@ -2,23 +2,32 @@
 //! Block Kit ([`crate::slack::blocks`]).
 //!
 //! Home shows connection state, a pause/resume button and one row per preset
-//! (emoji, name, photo or not, Edit and Delete with a confirmation), and an
-//! "Add preset" button. It stays under Slack's 100-block limit by listing at
-//! most [`MAX_ROWS`] presets and summarising the rest. [`Home`] owns the
-//! per-member publish locks.
+//! (emoji, name, its photo as an image, Edit and Delete with a confirmation), and an
+//! "Add preset" button, then the team presets that apply (those with a photo one row each, with
+//! the image). Photos are Slack files uploaded once ([`crate::gallery`]); a generated photo shows
+//! a preview drawn from the member's current photo. It stays under Slack's 100-block limit
+//! ([`MAX_BLOCKS`]) by listing at most [`MAX_ROWS`] presets and summarising the rest. [`Home`]
+//! owns the per-member publish locks and whether uploads are on.
 
 use url::Url;
 
+use std::collections::HashMap;
+
 use crate::emoji::EmojiCache;
+use crate::gallery::{Gallery, Uploads};
+use crate::photo::{PhotoGate, PhotoLimits};
 use crate::profiles::ProfileCache;
 use crate::slack::blocks::{self, Id, *};
-use crate::slack::SlackClient;
+use crate::slack::{ApiError, SlackClient};
 use crate::store::timers::{self, ExpiryTimer};
-use crate::store::{now_ms, team, Design, Preset, Store};
+use crate::store::{now_ms, team, CachedProfile, Design, MemberState, Preset, Store};
 use crate::telemetry::CatchUpRun;
 
 /// Each preset takes two blocks (section + actions); the header takes ~8.
 pub const MAX_ROWS: usize = 40;
+
+/// Slack's limit of blocks in a view.
+pub const MAX_BLOCKS: usize = 100;
 
 /// The owner of the Home tab's publish locks: one lock per slot of members, so
 /// a member's publishes build and send one at a time and the view Slack keeps
@@ -26,6 +35,8 @@ pub const MAX_ROWS: usize = 40;
 /// the older view on top).
 pub struct Home {
     locks: Vec<tokio::sync::Mutex<()>>,
+    /// Whether photo uploads are on (see [`crate::gallery`]).
+    pub(crate) uploads: Uploads,
 }
 
 impl Default for Home {
@@ -36,7 +47,7 @@ impl Default for Home {
 
 impl Home {
     pub fn new() -> Home {
-        Home { locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect() }
+        Home { locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(), uploads: Uploads::default() }
     }
 
     fn lock(&self, member: &str) -> &tokio::sync::Mutex<()> {
@@ -52,6 +63,9 @@ pub struct HomeDeps<'a> {
     pub slack: &'a SlackClient,
     pub emoji: &'a EmojiCache,
     pub avatars: &'a ProfileCache,
+    /// Previews of generated photos are drawn through the same gate as every photo.
+    pub photos: &'a PhotoGate,
+    pub limits: PhotoLimits,
     /// The slash command's name, as shown in hints.
     pub command: &'a str,
     /// Single-user mode: the owner of `SLACK_USER_TOKEN`.
@@ -63,28 +77,102 @@ pub struct HomeDeps<'a> {
 }
 
 /// Publishes the member's Home tab; failures are logged, never fatal.
+///
+/// When Slack refuses the view for a file it no longer knows (`invalid_blocks`,
+/// `file_not_found`), the files Slack has lost are uploaded again once and the view is sent
+/// again; if Slack still refuses it, the view goes without images.
 pub async fn publish(deps: &HomeDeps<'_>, member: &str) {
     let _turn = deps.home.lock(member).lock().await;
     // The avatar cache answers from user_change events; a member who never sent
     // one costs a single users.info, shared by concurrent publishes.
     let shown = deps.avatars.get(deps.slack, member).await.map(|p| if p.display_name.is_empty() { p.real_name } else { p.display_name });
-    let view = match home_view(deps, member, shown.filter(|n| !n.is_empty())) {
-        Ok(v) => blocks::to_json(&SlackView::Home(v)),
-        Err(e) => {
-            tracing::error!(error = %e, "building the Home view failed");
-            return;
+    let shown = shown.filter(|n| !n.is_empty());
+    let mut photos = photos_for(deps, member).await;
+    for attempt in 0..3 {
+        let Some(view) = built(deps, member, shown.clone(), &photos) else { return };
+        let code = match deps.slack.views_publish(member, &view).await {
+            Ok(()) => return,
+            Err(ApiError::Slack(code)) if refuses_files(&code) && !photos.is_empty() => code,
+            Err(e) => {
+                tracing::warn!(error = %e, "views.publish failed");
+                return;
+            }
+        };
+        if attempt == 0 && gallery(deps).forget_missing(&photos.used).await > 0 {
+            photos = photos_for(deps, member).await;
+        } else {
+            tracing::warn!(code = %code, "Slack refused the Home view's photos; it shows text instead");
+            photos = Photos::default();
         }
-    };
-    let view = match view {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::error!(error = %e, "serializing the Home view failed");
-            return;
-        }
-    };
-    if let Err(e) = deps.slack.views_publish(member, &view).await {
-        tracing::warn!(error = %e, "views.publish failed");
     }
+}
+
+/// The errors Slack answers a view with when a `slack_file` in it is unknown.
+fn refuses_files(code: &str) -> bool {
+    matches!(code, "invalid_blocks" | "file_not_found" | "file_deleted")
+}
+
+/// The Home view as JSON, or None (logged) when it cannot be built.
+fn built(deps: &HomeDeps<'_>, member: &str, shown: Option<String>, photos: &Photos) -> Option<serde_json::Value> {
+    let view = home_view(deps, member, shown, photos).map_err(|e| tracing::error!(error = %e, "building the Home view failed")).ok()?;
+    blocks::to_json(&SlackView::Home(view)).map_err(|e| tracing::error!(error = %e, "serializing the Home view failed")).ok()
+}
+
+fn gallery<'a>(deps: &'a HomeDeps<'a>) -> Gallery<'a> {
+    Gallery {
+        store: deps.store,
+        slack: deps.slack,
+        photos: deps.photos,
+        limits: deps.limits,
+        emoji: deps.emoji,
+        uploads: &deps.home.uploads,
+    }
+}
+
+/// The Slack files the rows of a Home view show, by emoji.
+#[derive(Default)]
+pub struct Photos {
+    pub own: HashMap<String, String>,
+    pub team: HashMap<String, String>,
+    /// (photo hash, file id) of each, for [`Gallery::forget_missing`].
+    used: Vec<(String, String)>,
+}
+
+impl Photos {
+    fn is_empty(&self) -> bool {
+        self.used.is_empty()
+    }
+}
+
+/// The files of the photos the member's Home rows show: uploaded once each, previews of
+/// generated photos drawn from the member's current photo. A row whose photo has no file
+/// (an upload failed, nothing to draw from) shows text.
+async fn photos_for(deps: &HomeDeps<'_>, member: &str) -> Photos {
+    let g = gallery(deps);
+    let mut out = Photos::default();
+    let (Ok(state), Ok(presets)) = (deps.store.member(member), deps.store.presets_of(member)) else { return out };
+    let cached = deps.avatars.peek(member);
+    let own = presets.iter().take(MAX_ROWS).map(|p| (false, p.emoji.clone(), p.photo.clone(), p.design.clone()));
+    let team_rows = team_applying(deps.store, &presets).unwrap_or_default();
+    let team = team_rows.into_iter().take(MAX_TEAM_ROWS).map(|t| (true, t.emoji, t.photo, t.design));
+    for (is_team, emoji, photo, design) in own.chain(team) {
+        let hash = match (photo, design) {
+            (Some(h), _) => Some(h),
+            (None, Some(d)) => g.preview(member, &state, cached.as_ref(), &emoji, &d).await,
+            (None, None) => None,
+        };
+        let Some(hash) = hash else { continue };
+        let alt = if is_team { format!("Photo of the team :{emoji}: preset") } else { format!("Photo of your :{emoji}: preset") };
+        if let Some(id) = g.file_for(&hash, &alt).await {
+            out.used.push((hash, id.clone()));
+            if is_team {
+                out.team.insert(emoji, id)
+            } else {
+                out.own.insert(emoji, id)
+            };
+        }
+    }
+    out
 }
 
 fn esc(s: &str) -> String {
@@ -110,8 +198,10 @@ pub struct Row {
     /// What a name template shows now (None: the name shows as typed).
     pub preview: Option<String>,
     pub has_photo: bool,
-    /// The custom emoji's image, shown beside the row.
+    /// The custom emoji's image, shown beside the row when it has no photo file.
     pub image: Option<String>,
+    /// The Slack file of the row's photo (a `slack_file` image beside it).
+    pub file: Option<String>,
 }
 
 /// Everything the Home tab shows, read from the store and caches.
@@ -151,23 +241,13 @@ pub struct TeamRows {
 /// however many there are.
 pub const MAX_TEAM_ROWS: usize = 20;
 
-/// The member's Home view, `shown` being the name their profile shows now.
-pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>) -> anyhow::Result<SlackHomeView> {
+/// The member's Home view, `shown` being the name their profile shows now, with `photos`.
+pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>, photos: &Photos) -> anyhow::Result<SlackHomeView> {
     let state = deps.store.member(member)?;
     let presets = deps.store.presets_of(member)?;
     let is_connected = connected(deps.store, member);
     let cached = deps.avatars.peek(member);
-    let rows = presets
-        .iter()
-        .take(MAX_ROWS)
-        .map(|p: &Preset| Row {
-            emoji: p.emoji.clone(),
-            name: p.name.clone(),
-            preview: p.name.as_deref().and_then(|n| crate::members::preview_name(&state, cached.as_ref(), n)),
-            has_photo: p.has_photo(),
-            image: deps.emoji.image_url(&p.emoji),
-        })
-        .collect();
+    let rows = presets.iter().take(MAX_ROWS).map(|p| own_row(deps, &state, cached.as_ref(), p, photos)).collect();
     Ok(compose(&HomeState {
         command: deps.command,
         connected: is_connected,
@@ -180,14 +260,30 @@ pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>) -> an
         shown,
         expiry: pending_expiry(deps.store, member),
         catch_up: is_connected.then(|| catch_up_line(deps.catch_up, crate::store::now_ms())),
-        team: team_rows(deps, &presets, state.team_off)?,
+        team: team_rows(deps.store, &presets, state.team_off, photos)?,
         active_is_team: state.applied.team,
     }))
 }
 
+fn own_row(deps: &HomeDeps<'_>, state: &MemberState, cached: Option<&CachedProfile>, p: &Preset, photos: &Photos) -> Row {
+    Row {
+        emoji: p.emoji.clone(),
+        name: p.name.clone(),
+        preview: p.name.as_deref().and_then(|n| crate::members::preview_name(state, cached, n)),
+        has_photo: p.has_photo(),
+        image: deps.emoji.image_url(&p.emoji),
+        file: photos.own.get(&p.emoji).cloned(),
+    }
+}
+
+/// The team presets that apply to a member with these own `presets`: those they do not override.
+fn team_applying(store: &Store, presets: &[Preset]) -> anyhow::Result<Vec<crate::store::TeamPreset>> {
+    Ok(team::all(store)?.into_iter().filter(|t| !presets.iter().any(|p| p.emoji == t.emoji)).collect())
+}
+
 /// The team presets that apply to a member with these own `presets` (None when there are none).
-fn team_rows(deps: &HomeDeps<'_>, presets: &[Preset], off: bool) -> anyhow::Result<Option<TeamRows>> {
-    let applying: Vec<_> = team::all(deps.store)?.into_iter().filter(|t| !presets.iter().any(|p| p.emoji == t.emoji)).collect();
+fn team_rows(store: &Store, presets: &[Preset], off: bool, photos: &Photos) -> anyhow::Result<Option<TeamRows>> {
+    let applying = team_applying(store, presets)?;
     if applying.is_empty() {
         return Ok(None);
     }
@@ -200,29 +296,49 @@ fn team_rows(deps: &HomeDeps<'_>, presets: &[Preset], off: bool) -> anyhow::Resu
             preview: None,
             has_photo: t.photo.is_some() || t.design.is_some(),
             image: None,
+            file: photos.team.get(&t.emoji).cloned(),
         })
         .collect();
     Ok(Some(TeamRows { rows, total: applying.len(), off }))
 }
 
-/// The team presets: one section listing them, with the member's on/off switch beside it.
-fn team_blocks(t: &TeamRows, cmd: &str) -> Vec<SlackBlock> {
+/// The team presets in at most `room` blocks (at least two): a section listing those without a
+/// photo file, with the member's on/off switch beside it, then one section per team preset with
+/// a photo, its image beside it, while there is room (the rest join the list).
+fn team_blocks(t: &TeamRows, cmd: &str, room: usize) -> Vec<SlackBlock> {
     let mut text = if t.off {
         "*Team presets* (kept by the admins): *off* for you, so only your own presets change your profile.".to_string()
     } else {
         "*Team presets* (kept by the admins): they show when your status matches and you have no preset of your own for it.".to_string()
     };
+    let mut pictured = Vec::new();
     for r in &t.rows {
         let name = r.name.as_deref().map(|n| format!("*{}*", esc(n))).unwrap_or_else(|| "_your own name_".into());
-        let photo = if r.has_photo { " (with photo)" } else { "" };
-        text.push_str(&format!("\n:{}: → {name}{photo}", r.emoji));
+        match &r.file {
+            Some(file) if pictured.len() + 2 < room => {
+                let image = slack_file_image(file, &format!("Photo of the team :{}: preset", r.emoji));
+                let block = section(format!(":{}: → {name}", r.emoji)).with_block_id(SlackBlockId(format!("team:{}", r.emoji)));
+                pictured.push(block.with_accessory(image.into()).into());
+            }
+            _ => {
+                let photo = if r.has_photo { " (with photo)" } else { "" };
+                text.push_str(&format!("\n:{}: → {name}{photo}", r.emoji));
+            }
+        }
     }
     if t.total > t.rows.len() {
         text.push_str(&format!("\n…and {} more: `{cmd} team list` shows them all.", t.total - t.rows.len()));
     }
     let (label, id) = if t.off { ("Turn on", Id::TeamOn) } else { ("Turn off", Id::TeamOff) };
     let switch = button(id, label).with_value(id.as_str().to_string());
-    vec![SlackDividerBlock::new().into(), section(text).with_block_id(SlackBlockId("team".into())).with_accessory(switch.into()).into()]
+    let header = section(text).with_block_id(SlackBlockId("team".into())).with_accessory(switch.into());
+    [vec![SlackDividerBlock::new().into(), header.into()], pictured].concat()
+}
+
+/// An image Slack hosts: the file by id.
+fn slack_file_image(file: &str, alt: &str) -> SlackBlockImageElement {
+    let slack_file = SlackFileIdOrUrl::Id { id: SlackFileId(file.to_string()) };
+    SlackBlockImageElement::new(SlackImageUrlOrFile::SlackFile { slack_file }, alt.to_string())
 }
 
 /// The member's pending status expiry as a sentence, unless they are paused (then nothing of
@@ -283,7 +399,9 @@ pub fn compose(s: &HomeState<'_>) -> SlackHomeView {
     let add = button(Id::PresetAdd, "Add preset").with_value("add".into()).with_style(SlackBlockButtonStyle::Primary);
     out.push(SlackActionsBlock::new(vec![add.into()]).with_block_id(SlackBlockId("add".into())).into());
     if let Some(t) = &s.team {
-        out.extend(team_blocks(t, cmd));
+        // What is left under Slack's limit once the catch-up line has its place.
+        let room = MAX_BLOCKS.saturating_sub(out.len() + usize::from(s.catch_up.is_some()));
+        out.extend(team_blocks(t, cmd, room));
     }
     if let Some(line) = &s.catch_up {
         out.push(context(line.clone()).with_block_id(SlackBlockId("catch_up".into())).into());
@@ -344,7 +462,9 @@ fn row(p: &Row) -> [SlackBlock; 2] {
     };
     let photo = if p.has_photo { ":frame_with_picture: photo set" } else { "no photo" };
     let mut section = section(format!(":{}: → {name}\n{photo}", p.emoji)).with_block_id(SlackBlockId(format!("preset:{}", p.emoji)));
-    if let Some(url) = p.image.as_deref().and_then(|u| Url::parse(u).ok()) {
+    if let Some(file) = &p.file {
+        section = section.with_accessory(slack_file_image(file, &format!("Photo of your :{}: preset", p.emoji)).into());
+    } else if let Some(url) = p.image.as_deref().and_then(|u| Url::parse(u).ok()) {
         let image = SlackBlockImageElement::new(SlackImageUrlOrFile::ImageUrl { image_url: url }, p.emoji.clone());
         section = section.with_accessory(image.into());
     }
@@ -551,14 +671,60 @@ mod tests {
             preview: Some("Countess Ada ✨ (OOO) & co".into()),
             has_photo: false,
             image: None,
+            file: None,
         };
         let section = serde_json::to_value(&row(&r)[0]).unwrap();
         assert_eq!(section["text"]["text"], ":palm_tree: → *{name} (OOO) &amp; co* → Countess Ada ✨ (OOO) &amp; co\nno photo");
     }
 
+    /// The most a Home view can hold (every optional line, 45 own presets and 25 team presets, all
+    /// with photos) stays within Slack's 100 blocks with unique block ids, and each image shown is
+    /// a `slack_file` by id with alt text naming its preset.
+    #[test]
+    fn a_full_home_stays_under_100_blocks_with_unique_ids() {
+        let row = |i: usize, team: bool| Row {
+            emoji: format!("{}{i:02}", if team { "t" } else { "e" }),
+            name: Some(format!("Name {i}")),
+            preview: None,
+            has_photo: true,
+            image: None,
+            file: Some(format!("F{}{i:02}", if team { "T" } else { "E" })),
+        };
+        let state = HomeState {
+            command: "/status-preset",
+            connected: false,
+            owner: false,
+            can_connect: true,
+            paused: true,
+            active: Some("e00".into()),
+            rows: (0..MAX_ROWS).map(|i| row(i, false)).collect(),
+            total: 45,
+            shown: Some("Ada".into()),
+            expiry: Some("Your :e00: status expires at 17:00 UTC".into()),
+            catch_up: Some("Last catch-up".into()),
+            team: Some(TeamRows { rows: (0..MAX_TEAM_ROWS).map(|i| row(i, true)).collect(), total: 25, off: false }),
+            active_is_team: false,
+        };
+        let view = serde_json::to_value(compose(&state)).unwrap();
+        let blocks = view["blocks"].as_array().cloned().unwrap_or_default();
+        assert!(blocks.len() <= MAX_BLOCKS, "{} blocks", blocks.len());
+        assert_eq!(blocks.last().map(|b| b["block_id"].clone()), Some(serde_json::json!("catch_up")), "nothing cut off the end");
+        let ids: Vec<&str> = blocks.iter().filter_map(|b| b["block_id"].as_str()).collect();
+        assert_eq!(ids.len(), ids.iter().collect::<std::collections::HashSet<_>>().len(), "unique block ids");
+        let images: Vec<&serde_json::Value> =
+            blocks.iter().filter(|b| b["accessory"]["type"] == "image").map(|b| &b["accessory"]).collect();
+        assert_eq!(images.iter().filter(|i| i["alt_text"].as_str().is_some_and(|a| a.contains("your :e"))).count(), MAX_ROWS);
+        assert!(images.iter().any(|i| i["alt_text"] == "Photo of the team :t00: preset"), "team photos where there is room");
+        assert!(images
+            .iter()
+            .all(|i| i["slack_file"]["id"].as_str().is_some_and(|id| id.starts_with('F')) && i.get("image_url").is_none()));
+        let team = blocks.iter().find(|b| b["block_id"] == "team").map(|b| b["text"]["text"].to_string()).unwrap_or_default();
+        assert!(team.contains("(with photo)") && team.contains("…and 5 more"), "the team presets without room are listed: {team}");
+    }
+
     #[test]
     fn the_delete_confirm_text_is_plain_text() {
-        let r = Row { emoji: "coffee".into(), name: None, preview: None, has_photo: false, image: None };
+        let r = Row { emoji: "coffee".into(), name: None, preview: None, has_photo: false, image: None, file: None };
         let actions = serde_json::to_value(&row(&r)[1]).unwrap();
         assert_eq!(actions["elements"][1]["confirm"]["text"]["type"], "plain_text");
     }

@@ -15,7 +15,9 @@ use crate::command::{slash_commands, DEFAULT_COMMAND_NAME};
 use crate::config::ManifestSettings;
 
 /// Scopes the bot token needs; `check` compares a token's granted scopes against them.
-pub const BOT_SCOPES: &[&str] = &["chat:write", "commands", "emoji:read", "files:read", "im:history", "users:read", "users.profile:read"];
+/// `files:read` reads the photos members send, `files:write` uploads the photos the App Home
+/// tab shows; `users:read` gives `users.info` (profiles included) and `user_change`.
+pub const BOT_SCOPES: &[&str] = &["chat:write", "commands", "emoji:read", "files:read", "files:write", "im:history", "users:read"];
 
 /// Scopes a member's user token needs: reading the baseline and writing the name and photo.
 pub const USER_SCOPES: &[&str] = &["users.profile:read", "users.profile:write"];
@@ -78,6 +80,10 @@ struct OauthConfig {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     redirect_urls: Vec<String>,
     scopes: Scopes,
+    /// `[oauth] pkce = true`: a public client, which Slack lets exchange a code without the
+    /// secret only when the app has PKCE turned on. Left out otherwise (Slack's default: off).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pkce_enabled: bool,
 }
 
 #[derive(Serialize)]
@@ -106,7 +112,8 @@ struct Interactivity {
     is_enabled: bool,
 }
 
-fn build(command_name: &str, redirect_url: Option<&str>) -> Manifest {
+fn build(settings: &ManifestSettings) -> Manifest {
+    let command_name = settings.command.as_str();
     let slash_commands = slash_commands()
         .iter()
         .map(|c| SlashCommand {
@@ -129,8 +136,9 @@ fn build(command_name: &str, redirect_url: Option<&str>) -> Manifest {
             slash_commands,
         },
         oauth_config: OauthConfig {
-            redirect_urls: redirect_url.into_iter().map(str::to_string).collect(),
+            redirect_urls: settings.redirect_url.iter().cloned().collect(),
             scopes: Scopes { bot: BOT_SCOPES, user: USER_SCOPES },
+            pkce_enabled: settings.pkce,
         },
         settings: Settings {
             event_subscriptions: EventSubscriptions { bot_events: BOT_EVENTS },
@@ -146,20 +154,21 @@ fn build(command_name: &str, redirect_url: Option<&str>) -> Manifest {
 pub fn manifest(command_name: &str) -> serde_json::Value {
     // Strings, bools and lists only, so serialisation cannot fail; `manifest_is_an_object`
     // exercises it.
-    serde_json::to_value(build(command_name, None)).expect("the manifest serialises")
+    let settings = ManifestSettings { command: command_name.to_string(), redirect_url: None, pkce: false };
+    serde_json::to_value(build(&settings)).expect("the manifest serialises")
 }
 
 /// The manifest with the default command name and no redirect URL, pretty-printed with a
 /// trailing newline: the contents of `manifest.json`.
 pub fn manifest_json() -> String {
-    manifest_json_for(&ManifestSettings { command: DEFAULT_COMMAND_NAME.to_string(), redirect_url: None })
+    manifest_json_for(&ManifestSettings { command: DEFAULT_COMMAND_NAME.to_string(), redirect_url: None, pkce: false })
 }
 
-/// What `statusinator manifest` prints: the configured command name, and the redirect URL when
-/// multi-user connect is set up.
+/// What `statusinator manifest` prints: the configured command name, the redirect URL when
+/// multi-user connect is set up, and `pkce_enabled` for a public client.
 pub(crate) fn manifest_json_for(settings: &ManifestSettings) -> String {
     // As in `manifest`: nothing here can fail to serialise; `manifest_json_round_trips` runs it.
-    let manifest = build(&settings.command, settings.redirect_url.as_deref());
+    let manifest = build(settings);
     let mut text = serde_json::to_string_pretty(&manifest).expect("the manifest serialises");
     text.push('\n');
     text
@@ -234,12 +243,28 @@ mod tests {
 
     #[test]
     fn the_configured_name_and_redirect_url_are_printed() {
-        let settings = ManifestSettings { command: "/sp".into(), redirect_url: Some("https://example.com/cb".into()) };
+        let settings = ManifestSettings { command: "/sp".into(), redirect_url: Some("https://example.com/cb".into()), pkce: false };
         let m: serde_json::Value = serde_json::from_str(&manifest_json_for(&settings)).unwrap_or_default();
         assert_eq!(m["features"]["slash_commands"][0]["command"], "/sp");
         assert_eq!(m["oauth_config"]["redirect_urls"], json!(["https://example.com/cb"]));
         assert_eq!(m["oauth_config"]["scopes"]["user"], json!(USER_SCOPES));
         assert!(manifest(DEFAULT_COMMAND_NAME)["oauth_config"].get("redirect_urls").is_none(), "none unless configured");
+        assert!(m["oauth_config"].get("pkce_enabled").is_none(), "only for a public client");
+        let public = ManifestSettings { pkce: true, ..settings };
+        let m: serde_json::Value = serde_json::from_str(&manifest_json_for(&public)).unwrap_or_default();
+        assert_eq!(m["oauth_config"]["pkce_enabled"], true);
+    }
+
+    /// The App Home photos are uploaded with the bot token (`files:write`); no call reads a
+    /// profile with the bot token beyond `users.info` (`users:read`), so it has no
+    /// `users.profile:read`.
+    #[test]
+    fn the_bot_can_upload_and_asks_for_nothing_it_does_not_use() {
+        let m = manifest(DEFAULT_COMMAND_NAME);
+        let bot: Vec<String> = serde_json::from_value(m["oauth_config"]["scopes"]["bot"].clone()).unwrap_or_default();
+        assert!(bot.iter().any(|s| s == "files:write"), "{bot:?}");
+        assert!(!bot.iter().any(|s| s == "users.profile:read"), "{bot:?}");
+        assert_eq!(m["oauth_config"]["scopes"]["user"], serde_json::json!(["users.profile:read", "users.profile:write"]));
     }
 
     #[test]

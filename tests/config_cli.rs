@@ -179,6 +179,28 @@ fn manifest_follows_the_configured_command_and_redirect_url() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
 
+/// A public client (`[oauth] pkce = true`) needs PKCE turned on in the app: the printed manifest
+/// says so, and only then.
+#[test]
+fn manifest_turns_pkce_on_for_a_public_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bot.toml");
+    std::fs::write(
+        &config,
+        "[oauth]
+pkce = true
+",
+    )
+    .unwrap();
+    let out = statusinator(dir.path(), &["manifest", "--config", config.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("manifest output is JSON");
+    assert_eq!(printed["oauth_config"]["pkce_enabled"], true, "{printed}");
+    let out = statusinator(dir.path(), &["manifest"], &[]);
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("manifest output is JSON");
+    assert!(printed["oauth_config"].get("pkce_enabled").is_none(), "{printed}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn check_reports_each_token_against_the_fake() {
     let slack = FakeSlack::start().await;

@@ -90,3 +90,18 @@ fn manifest_lists_every_slash_command() {
         assert!(listed.contains(&command.command.as_str()), "{} is not in the manifest", path.display());
     }
 }
+
+/// The checked-in manifest asks for `files:write` (the App Home photos are uploaded with the bot
+/// token) and no longer for the bot's `users.profile:read`, which no call used.
+#[test]
+fn the_manifest_has_the_upload_scope_and_not_the_unused_one() {
+    let text = fs::read_to_string(repo_root().join("manifest.json")).unwrap_or_default();
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let bot: Vec<&str> =
+        m["oauth_config"]["scopes"]["bot"].as_array().map(|a| a.iter().filter_map(|s| s.as_str()).collect()).unwrap_or_default();
+    assert_eq!(bot, ["chat:write", "commands", "emoji:read", "files:read", "files:write", "im:history", "users:read"]);
+    let user: Vec<&str> =
+        m["oauth_config"]["scopes"]["user"].as_array().map(|a| a.iter().filter_map(|s| s.as_str()).collect()).unwrap_or_default();
+    assert_eq!(user, ["users.profile:read", "users.profile:write"]);
+    assert!(m["oauth_config"].get("pkce_enabled").is_none(), "only printed for a public client");
+}

@@ -1,7 +1,8 @@
 //! Background upkeep in one loop: the emoji list at start-up and nightly at
 //! `[schedule] emoji_refresh_hour` (local time),
 //! expiry of dedupe ids, idle rate windows, unreferenced photos, stale cached
-//! profiles, old dead letters, spent sign-in states and week-old badge emoji images.
+//! profiles, old dead letters, spent sign-in states and week-old badge emoji images; the Slack
+//! files of collected photos are deleted (`files.delete`, best effort).
 //! Each task is bounded (a pass over one tree) and logs what it removed.
 
 use std::sync::Arc;
@@ -29,11 +30,22 @@ pub async fn run(ctx: Arc<Context>) {
             _ = ctx.shutdown.wait() => return,
         }
         upkeep(&ctx);
+        delete_orphaned_files(&ctx).await;
         if last_emoji.elapsed() >= EMOJI_MIN_GAP && local_hour() == Some(ctx.config.schedule.emoji_refresh_hour) {
             refresh_emoji(&ctx.slack, &ctx.emoji).await;
             last_emoji = tokio::time::Instant::now();
         }
     }
+}
+
+/// Deletes on Slack the files of the photos collected (`files.delete`, best effort; see
+/// [`crate::gallery`]); returns how many went.
+pub async fn delete_orphaned_files(ctx: &Context) -> usize {
+    let n = crate::gallery::delete_orphans(&ctx.store, &ctx.slack).await;
+    if n > 0 {
+        tracing::info!(files = n, "deleted the Slack files of collected photos");
+    }
+    n
 }
 
 /// The hour of the day in the machine's local time zone (jiff finds the system
@@ -68,7 +80,7 @@ pub fn upkeep(ctx: &Context) -> Upkeep {
     let done = Upkeep {
         seen: count("delivery ids", s.expire_seen(SEEN_TTL_MS)),
         rates: count("rate windows", crate::jobs::budget::expire(s)),
-        photos: count("photos", s.collect_photos()),
+        photos: count("photos", s.collect_photos().map(|c| c.photos)),
         avatars: count("cached profiles", s.expire_avatars(AVATAR_TTL_MS)),
         dead: count("dead letters", crate::store::queue::expire_dead(s, DEAD_TTL_MS)),
         oauth_states: count("sign-in states", crate::store::oauth_states::expire_states(s)),

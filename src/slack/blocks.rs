@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 pub use slack_morphism::blocks::*;
+pub use slack_morphism::SlackFileId;
 use slack_morphism::{SlackActionId, SlackCallbackId};
 
 /// Every action, block and callback id our views carry and the handlers match.

@@ -1,5 +1,5 @@
-//! The Slack Web API client: form or JSON calls, multipart photo uploads and
-//! file downloads, with Slack's errors turned into [`ApiError`] so callers can
+//! The Slack Web API client: form or JSON calls, multipart photo uploads, file
+//! uploads (`upload.rs`) and downloads, with Slack's errors turned into [`ApiError`] so callers can
 //! branch on rate limits, auth failures and permanent errors.
 //!
 //! Nothing is followed blindly: the HTTP client follows no redirects, so
@@ -12,6 +12,7 @@ pub mod errors;
 pub mod events;
 pub mod oauth;
 pub mod types;
+mod upload;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -205,12 +206,7 @@ impl SlackClient {
     async fn send_inner(&self, req: reqwest::RequestBuilder) -> Result<(u16, Value), ApiError> {
         let resp = req.send().await.map_err(|e| ApiError::Transport(without_url(e)))?;
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(resp.headers());
         if status == 429 {
             return Err(ApiError::RateLimited { retry_after });
         }
@@ -265,13 +261,7 @@ impl SlackClient {
             let status = resp.status().as_u16();
             tracing::Span::current().record("status", status);
             if status == 429 {
-                let retry_after = resp
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|s| s.trim().parse().ok())
-                    .map(Duration::from_secs);
-                return Err(ApiError::RateLimited { retry_after });
+                return Err(ApiError::RateLimited { retry_after: retry_after(resp.headers()) });
             }
             if !resp.status().is_success() {
                 return Err(ApiError::Http(status));
@@ -430,6 +420,11 @@ impl SlackClient {
     pub(crate) async fn auth_revoke(&self, token: &Secret) -> Result<(), ApiError> {
         self.form("auth.revoke", token, &[]).await.map(|_| ())
     }
+}
+
+/// The `Retry-After` header, in whole seconds.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok()).map(Duration::from_secs)
 }
 
 /// Reads a body in chunks, giving up with `too_large` as soon as it passes

@@ -8,14 +8,14 @@ use anyhow::{bail, Context as _};
 
 use super::Store;
 
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 const KEY: &str = "schema_version";
 
 type Migration = fn(&Store) -> anyhow::Result<()>;
 
 /// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: &[Migration] = &[v0_create, v1_presets_keyed_by_member];
+const MIGRATIONS: &[Migration] = &[v0_create, v1_presets_keyed_by_member, v2_photo_files];
 
 pub fn current(store: &Store) -> anyhow::Result<u32> {
     Ok(match store.meta.get(KEY)? {
@@ -59,6 +59,15 @@ fn v0_create(_: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Version 3: photos gain their Slack file (the `photo_files` tree, beside `photos`) and generated
+/// presets their Home previews (`previews`). Nothing existing changes shape: every photo starts
+/// without a file and is uploaded at its first publish. The version still moves, because an older
+/// binary's photo collection would drop photos without deleting their files on Slack.
+fn v2_photo_files(store: &Store) -> anyhow::Result<()> {
+    tracing::info!(photos = store.photos.len(), "photos will be uploaded once each for the App Home tab");
+    Ok(())
+}
+
 /// Version 2: presets were keyed `member:emoji` (a colon can appear in neither,
 /// but a NUL separator makes prefix scans exact: `U1` no longer matches `U10`).
 fn v1_presets_keyed_by_member(store: &Store) -> anyhow::Result<()> {
@@ -99,10 +108,32 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(current(&store).unwrap(), SCHEMA_VERSION);
         store.meta.insert(KEY, 1u32.to_be_bytes().to_vec()).unwrap();
-        assert_eq!(run(&store).unwrap(), 1, "version 1 → 2 is one migration");
+        assert_eq!(run(&store).unwrap(), 2, "version 1 → 3 is two migrations");
         let got = store.preset("U1", "palm_tree").unwrap().expect("migrated preset");
         assert_eq!(got.emoji, "palm_tree");
         assert!(store.presets.raw().get("U1:palm_tree").unwrap().is_none());
+    }
+
+    /// A version 2 database (before photos had Slack files) opens at version 3 with its photos
+    /// intact and none of them with a file yet.
+    #[test]
+    fn a_version_2_database_gains_photo_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        {
+            let db = sled::open(&path).unwrap();
+            db.open_tree("meta").unwrap().insert(KEY, 2u32.to_be_bytes().to_vec()).unwrap();
+            db.open_tree("photos").unwrap().insert("h1", b"jpeg".to_vec()).unwrap();
+            let p = Preset { photo: Some("h1".into()), ..Preset::new("U1", "palm_tree") };
+            db.open_tree("presets").unwrap().insert(crate::store::preset_key("U1", "palm_tree"), serde_json::to_vec(&p).unwrap()).unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(current(&store).unwrap(), 3);
+        assert_eq!(store.photo("h1").unwrap().as_deref(), Some(&b"jpeg"[..]));
+        assert!(crate::store::photo_files::file_of(&store, "h1").unwrap().is_none());
+        crate::store::photo_files::put_file(&store, "h1", "F1").unwrap();
+        assert_eq!(crate::store::photo_files::file_count(&store), 1);
     }
 
     /// Regression: a brand-new database logged "migrating the database from 0 to 1".

@@ -11,6 +11,7 @@ mod members;
 mod migrate;
 pub mod model;
 pub mod oauth_states;
+pub mod photo_files;
 pub mod queue;
 pub mod sealed;
 pub mod team;
@@ -47,6 +48,8 @@ pub mod trees {
     pub const TIMERS: &str = "timers";
     pub const TEAM_PRESETS: &str = "team_presets";
     pub const EMOJI_IMAGES: &str = "emoji_images";
+    pub const PHOTO_FILES: &str = "photo_files";
+    pub const PREVIEWS: &str = "previews";
     pub const ALL: &[&str] = &[
         META,
         PRESETS,
@@ -64,6 +67,8 @@ pub mod trees {
         TIMERS,
         TEAM_PRESETS,
         EMOJI_IMAGES,
+        PHOTO_FILES,
+        PREVIEWS,
     ];
 }
 
@@ -268,6 +273,10 @@ pub struct Store {
     team_presets: Typed<TeamPreset>,
     /// emoji image URL → when fetched + bytes: badge emoji (see [`emoji_images`])
     emoji_images: sled::Tree,
+    /// photo hash → [`photo_files::PhotoFile`]: its Slack file for the Home tab (see [`photo_files`])
+    photo_files: Typed<photo_files::PhotoFile>,
+    /// `member \0 emoji` → [`photo_files::Preview`]: a generated preset's Home preview
+    previews: Typed<photo_files::Preview>,
 }
 
 impl Store {
@@ -314,6 +323,8 @@ impl Store {
             timers: Typed::new(t(trees::TIMERS)?),
             team_presets: Typed::new(t(trees::TEAM_PRESETS)?),
             emoji_images: t(trees::EMOJI_IMAGES)?,
+            photo_files: Typed::new(t(trees::PHOTO_FILES)?),
+            previews: Typed::new(t(trees::PREVIEWS)?),
             db,
             path: path.to_path_buf(),
             health: Arc::default(),
@@ -448,9 +459,11 @@ impl Store {
         Ok(self.photos.get(hash.as_bytes())?.map(|v| v.to_vec()))
     }
 
-    /// Drops photos no preset (own or team) or baseline refers to any more.
-    pub fn collect_photos(&self) -> anyhow::Result<usize> {
-        let mut live = std::collections::HashSet::new();
+    /// Drops photos no preset (own or team), baseline or Home preview refers to any more, and
+    /// returns how many went and the Slack files of those that had one (kept as orphans for the
+    /// upkeep to delete on Slack: [`photo_files::orphans`]).
+    pub fn collect_photos(&self) -> anyhow::Result<Collected> {
+        let mut live = photo_files::live_previews(self)?;
         for (_, p) in self.presets.iter()? {
             if let Some(h) = p.photo {
                 live.insert(h);
@@ -469,7 +482,7 @@ impl Store {
                 live.insert(h);
             }
         }
-        let mut n = 0;
+        let mut files = Vec::new();
         let now = now_ms();
         for kv in self.photos.iter() {
             let (k, _) = kv?;
@@ -483,9 +496,9 @@ impl Store {
             }
             self.photos.remove(&k)?;
             self.meta.remove(photo_stamp_key(&hash))?;
-            n += 1;
+            files.push(photo_files::orphan_file(self, &hash)?);
         }
-        Ok(n)
+        Ok(Collected { photos: files.len(), files: files.into_iter().flatten().collect() })
     }
 
     // ---- members (see members.rs for the writes) ----
@@ -499,6 +512,14 @@ impl Store {
     pub fn expire_avatars(&self, max_age_ms: u64) -> anyhow::Result<usize> {
         self.avatars.remove_older(max_age_ms, |p| p.fetched_ms)
     }
+}
+
+/// What a photo collection removed.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub photos: usize,
+    /// The Slack files (ids) of the removed photos that had one.
+    pub files: Vec<String>,
 }
 
 /// Dead letters kept per member, newest first.

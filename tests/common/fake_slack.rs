@@ -38,7 +38,7 @@ pub const TEAM: &str = "T1";
 /// The workspace domain (`team.domain` in interactive payloads).
 pub const TEAM_DOMAIN: &str = "fake";
 /// Scopes reported in `x-oauth-scopes` for the bot token.
-pub const BOT_SCOPES: &str = "chat:write,commands,emoji:read,files:read,im:history,users:read,users.profile:read";
+pub const BOT_SCOPES: &str = "chat:write,commands,emoji:read,files:read,files:write,im:history,users:read";
 /// Scopes reported in `x-oauth-scopes` for member (user) tokens.
 pub const USER_SCOPES: &str = "users.profile:read,users.profile:write";
 /// The slash command the payload builders use.
@@ -209,6 +209,29 @@ struct FileEntry {
     created: u64,
 }
 
+/// A file upload between `files.getUploadURLExternal` and `files.completeUploadExternal`.
+struct PendingUpload {
+    filename: String,
+    length: usize,
+    alt: String,
+    /// What was POSTed to the upload URL (None: nothing yet).
+    bytes: Option<Vec<u8>>,
+}
+
+/// One upload the bot completed (`files.completeUploadExternal`).
+#[derive(Clone, Debug)]
+pub struct Upload {
+    pub file_id: String,
+    pub filename: String,
+    pub title: String,
+    pub alt: String,
+    pub bytes: Vec<u8>,
+    /// The POST to the upload URL carried an Authorization header.
+    pub post_had_token: bool,
+    /// `channel_id`/`channels` given to `files.completeUploadExternal` (should be none).
+    pub shared_to: Option<String>,
+}
+
 struct SocketEntry {
     tx: mpsc::UnboundedSender<Cmd>,
     gate: Arc<GateState>,
@@ -229,6 +252,10 @@ struct Fake {
     avatars: HashMap<String, Vec<u8>>,
     avatar_cache: HashMap<(String, u32), Vec<u8>>,
     files: BTreeMap<String, FileEntry>,
+    pending_uploads: HashMap<String, PendingUpload>,
+    uploads: Vec<Upload>,
+    /// Upload ids whose POST carried an Authorization header.
+    upload_posts_with_token: HashSet<String>,
     emoji: HashMap<String, String>,
     /// Emoji images served at `/emoji/<name>.png` (what `emoji.list` and
     /// `status_emoji_display_info` point at).
@@ -1025,6 +1052,11 @@ fn dispatch_inner(st: &mut Fake, method: &str, who: &Who, params: &Map<String, V
         "views.publish" | "views.open" | "views.update" | "views.push" => {
             need!(true, false, "");
             let Some(Value::Object(mut view)) = params.get("view").and_then(json_field) else { return Reply::err("invalid_arguments") };
+            if let Err(why) = check_blocks(st, &view) {
+                return Reply::ok(
+                    json!({"ok": false, "error": "invalid_blocks", "response_metadata": {"messages": [format!("[ERROR] {why}")]}}),
+                );
+            }
             let id = match method {
                 "views.publish" => {
                     let Some(user) = p_str(params, "user_id") else { return Reply::err("invalid_arguments") };
@@ -1089,6 +1121,68 @@ fn dispatch_inner(st: &mut Fake, method: &str, who: &Who, params: &Map<String, V
             st.views.insert(id, view.clone());
             Reply::ok(json!({"ok": true, "view": view}))
         }
+        "files.getUploadURLExternal" => {
+            need!(true, true, "files:write");
+            let (Some(filename), Some(length)) = (p_str(params, "filename"), p_str(params, "length").and_then(|l| l.parse::<usize>().ok()))
+            else {
+                return Reply::err("invalid_arguments");
+            };
+            let id = format!("F{:08}", st.next());
+            let alt = p_str(params, "alt_txt").unwrap_or_default();
+            st.pending_uploads.insert(id.clone(), PendingUpload { filename, length, alt, bytes: None });
+            Reply::ok(json!({"ok": true, "upload_url": format!("{}/upload/{id}", st.origin), "file_id": id}))
+        }
+        "files.completeUploadExternal" => {
+            need!(true, true, "files:write");
+            let listed = match params.get("files") {
+                Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
+                other => other.cloned(),
+            };
+            let Some(Value::Array(listed)) = listed else { return Reply::err("invalid_arguments") };
+            let shared_to = p_str(params, "channel_id").or_else(|| p_str(params, "channels"));
+            let mut done = Vec::new();
+            for f in &listed {
+                let Some(id) = f.get("id").and_then(Value::as_str) else { return Reply::err("invalid_arguments") };
+                let title = f.get("title").and_then(Value::as_str).unwrap_or("").to_string();
+                let Some(up) = st.pending_uploads.remove(id) else { return Reply::err("file_not_found") };
+                let Some(bytes) = up.bytes else { return Reply::err("file_upload_not_found") };
+                let mimetype = image_content_type(&bytes).to_string();
+                let created = unix_secs();
+                st.files.insert(
+                    id.to_string(),
+                    FileEntry {
+                        id: id.to_string(),
+                        name: up.filename.clone(),
+                        mimetype,
+                        bytes: bytes.clone(),
+                        user: BOT_USER.to_string(),
+                        created,
+                    },
+                );
+                let post_had_token = st.upload_posts_with_token.contains(id);
+                let upload = Upload {
+                    file_id: id.to_string(),
+                    filename: up.filename,
+                    title: title.clone(),
+                    alt: up.alt,
+                    bytes,
+                    post_had_token,
+                    shared_to: shared_to.clone(),
+                };
+                st.uploads.push(upload);
+                done.push(json!({"id": id, "title": title}));
+            }
+            Reply::ok(json!({"ok": true, "files": done}))
+        }
+        "files.delete" => {
+            need!(true, true, "files:write");
+            let Some(id) = p_str(params, "file") else { return Reply::err("file_not_found") };
+            match st.files.remove(&id) {
+                Some(_) => Reply::ok(json!({"ok": true})),
+                None => Reply::err("file_not_found"),
+            }
+        }
+        "files.upload" => Reply::err("method_deprecated"),
         "files.info" => {
             need!(true, false, "files:read");
             let Some(id) = p_str(params, "file") else { return Reply::err("file_not_found") };
@@ -1172,6 +1266,86 @@ fn dispatch_inner(st: &mut Fake, method: &str, who: &Who, params: &Map<String, V
 // ---------------------------------------------------------------------------------------------
 
 type Shared = Arc<Inner>;
+
+/// What Slack checks of a view's blocks: at most 100, block ids unique, every `slack_file` image
+/// a file it has.
+fn check_blocks(st: &Fake, view: &Map<String, Value>) -> Result<(), String> {
+    let blocks = view.get("blocks").and_then(Value::as_array).cloned().unwrap_or_default();
+    if blocks.len() > 100 {
+        return Err(format!("no more than 100 items allowed [json-pointer:/view/blocks] ({})", blocks.len()));
+    }
+    let mut ids = HashSet::new();
+    for b in &blocks {
+        if let Some(id) = b.get("block_id").and_then(Value::as_str) {
+            if !ids.insert(id.to_string()) {
+                return Err(format!("duplicate block_id {id}"));
+            }
+        }
+    }
+    let mut missing = None;
+    visit_slack_files(&Value::Array(blocks), &mut |id| {
+        if !st.files.contains_key(id) && missing.is_none() {
+            missing = Some(id.to_string());
+        }
+    });
+    match missing {
+        Some(id) => Err(format!("invalid slack_file: file {id} not found")),
+        None => Ok(()),
+    }
+}
+
+fn visit_slack_files(v: &Value, f: &mut impl FnMut(&str)) {
+    match v {
+        Value::Object(m) => {
+            if let Some(id) = m.get("slack_file").and_then(|sf| sf.get("id")).and_then(Value::as_str) {
+                f(id);
+            }
+            m.values().for_each(|x| visit_slack_files(x, f));
+        }
+        Value::Array(a) => a.iter().for_each(|x| visit_slack_files(x, f)),
+        _ => {}
+    }
+}
+
+/// The upload URL `files.getUploadURLExternal` returned: the bytes, raw or as a multipart `file`.
+async fn upload_handler(State(inner): State<Shared>, Path(id): Path<String>, req: Request) -> Response {
+    let had_token = req.headers().contains_key(header::AUTHORIZATION);
+    let ct = content_type_of(req.headers()).unwrap_or_default().to_ascii_lowercase();
+    let bytes = if ct.starts_with("multipart/form-data") {
+        let mut mp = match Multipart::from_request(req, &()).await {
+            Ok(m) => m,
+            Err(e) => return (StatusCode::BAD_REQUEST, e.body_text()).into_response(),
+        };
+        let mut got = None;
+        while let Ok(Some(field)) = mp.next_field().await {
+            if let Ok(b) = field.bytes().await {
+                got.get_or_insert(b.to_vec());
+            }
+        }
+        got.unwrap_or_default()
+    } else {
+        match axum::body::to_bytes(req.into_body(), BODY_LIMIT).await {
+            Ok(b) => b.to_vec(),
+            Err(e) => return (StatusCode::BAD_REQUEST, format!("body: {e}")).into_response(),
+        }
+    };
+    if let Some(fault) = pop_fault(&inner, "files.upload_url") {
+        if let Some(resp) = fault_response(fault) {
+            return resp;
+        }
+    }
+    let mut st = inner.lock();
+    if had_token {
+        st.upload_posts_with_token.insert(id.clone());
+    }
+    let Some(up) = st.pending_uploads.get_mut(&id) else { return (StatusCode::NOT_FOUND, "unknown upload").into_response() };
+    if bytes.len() != up.length {
+        return (StatusCode::BAD_REQUEST, format!("expected {} bytes, got {}", up.length, bytes.len())).into_response();
+    }
+    let n = bytes.len();
+    up.bytes = Some(bytes);
+    (StatusCode::OK, format!("OK - {n}")).into_response()
+}
 
 fn pop_fault(inner: &Inner, key: &str) -> Option<Fault> {
     inner.lock().faults.get_mut(key).and_then(VecDeque::pop_front)
@@ -1593,6 +1767,9 @@ impl FakeSlack {
             avatars: HashMap::new(),
             avatar_cache: HashMap::new(),
             files: BTreeMap::new(),
+            pending_uploads: HashMap::new(),
+            uploads: Vec::new(),
+            upload_posts_with_token: HashSet::new(),
             emoji: HashMap::new(),
             emoji_images: HashMap::new(),
             oauth_codes: HashMap::new(),
@@ -1635,6 +1812,7 @@ impl FakeSlack {
             .route("/avatars/{file}", get(avatar_handler))
             .route("/emoji/{file}", get(emoji_image_handler))
             .route("/files/{id}/{*rest}", get(file_handler))
+            .route("/upload/{id}", post(upload_handler))
             .route("/response/{*id}", post(response_handler))
             .route("/oauth/v2/authorize", get(authorize_handler))
             .fallback(fallback)
@@ -1763,6 +1941,21 @@ impl FakeSlack {
             },
         );
         id
+    }
+
+    /// Uploads the bot completed (`files.getUploadURLExternal` → POST → `files.completeUploadExternal`).
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.lock().uploads.clone()
+    }
+
+    /// Deletes a file as a member or admin would in Slack (`files.info` then says `file_not_found`).
+    pub fn delete_file(&self, id: &str) -> bool {
+        self.lock().files.remove(id).is_some()
+    }
+
+    /// Whether Slack has the file.
+    pub fn has_file(&self, id: &str) -> bool {
+        self.lock().files.contains_key(id)
     }
 
     /// The file object as `files.info` returns it (Null if unknown).

@@ -11,7 +11,7 @@
 
 use crate::context::Context;
 use crate::photo::PhotoLimits;
-use crate::store::{emoji_images, Design, MemberState, Preset, Rendered};
+use crate::store::{Design, MemberState, Preset, Rendered};
 
 /// `preset` with `photo` set to its generated photo's hash, drawn now or reused; when it cannot
 /// be drawn, `photo` is None (the member's own photo stays) and the member hears why once.
@@ -108,16 +108,11 @@ async fn source_photo(ctx: &Context, member: &str, state: &MemberState) -> anyho
     if baseline.is_custom_image || state.applied.photo.is_some() {
         return Ok(None);
     }
-    let Some(url) = state.profile.as_ref().and_then(|p| p.image_url.as_deref()).map(|u| default_avatar_url(&ctx.slack, u)) else {
+    let Some(url) = state.profile.as_ref().and_then(|p| p.image_url.as_deref()) else {
         return Ok(None);
     };
-    let bytes = match ctx.slack.download(&url, false, ctx.config.images.max_bytes).await {
-        Ok(b) if crate::photo::sniff(&b).is_some() => b,
-        Ok(_) => return Ok(None),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not download Slack's default avatar to draw from");
-            return Ok(None);
-        }
+    let Some(bytes) = crate::drawing::profile_photo(&ctx.slack, url, ctx.config.images.max_bytes).await else {
+        return Ok(None);
     };
     let hash = ctx.store.put_photo(&bytes)?;
     ctx.store.update_member(member, |m| {
@@ -128,56 +123,17 @@ async fn source_photo(ctx: &Context, member: &str, state: &MemberState) -> anyho
     Ok(Some(hash))
 }
 
-/// Slack's default avatars are served through Gravatar with the Slack-hosted image as its `d=`
-/// fallback: that one is on the download allow-list, Gravatar is not.
-fn default_avatar_url(slack: &crate::slack::SlackClient, url: &str) -> String {
-    if slack.may_download(url) {
-        return url.to_string();
-    }
-    let fallback = url::Url::parse(url).ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "d").map(|(_, v)| v.into_owned()));
-    fallback.filter(|d| slack.may_download(d)).unwrap_or_else(|| url.to_string())
-}
-
-/// The status emoji's image bytes: from the emoji image tree, else downloaded (Slack hosts only)
-/// from the profile's `status_emoji_display_info` URL or, for a custom emoji, `emoji.list`'s,
-/// and kept.
+/// The status emoji's image bytes: from the profile's `status_emoji_display_info` URL or, for a
+/// custom emoji, `emoji.list`'s (see [`crate::drawing::emoji_image`]).
 async fn emoji_image(ctx: &Context, state: &MemberState, emoji: &str) -> anyhow::Result<Option<Vec<u8>>> {
     let from_profile = state.profile.as_ref().and_then(|p| p.status_emoji_url.clone());
-    let urls: Vec<String> = from_profile.into_iter().chain(ctx.emoji.image_url(emoji)).filter(|u| ctx.slack.may_download(u)).collect();
-    for url in urls {
-        if let Some(bytes) = emoji_images::get(&ctx.store, &url)? {
-            return Ok(Some(bytes));
-        }
-        match ctx.slack.download(&url, false, emoji_images::MAX_BYTES).await {
-            Ok(bytes) if crate::photo::sniff(&bytes).is_some() => {
-                emoji_images::put(&ctx.store, &url, &bytes)?;
-                return Ok(Some(bytes));
-            }
-            Ok(_) => tracing::warn!("the status emoji's image is not an image"),
-            Err(e) => tracing::warn!(error = %e, "could not download the status emoji's image"),
-        }
-    }
-    Ok(None)
+    let urls: Vec<String> = from_profile.into_iter().chain(ctx.emoji.image_url(emoji)).collect();
+    Ok(crate::drawing::emoji_image(&ctx.store, &ctx.slack, urls).await?.map(|(_, bytes)| bytes))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
-
-    /// The fixtures' default avatar is a Gravatar URL whose `d=` is Slack's own image: that one
-    /// is fetched (the allow-list refuses Gravatar); any other URL is left for the allow-list.
-    #[test]
-    fn slacks_default_avatar_is_fetched_from_slack_not_gravatar() {
-        let api = url::Url::parse("http://127.0.0.1:9/api/").unwrap();
-        let slack = crate::slack::SlackClient::new(api, Secret::new("xoxb-1"), Secret::new("xapp-1")).unwrap();
-        let gravatar = "https://secure.gravatar.com/avatar/cb0c2b2ca5e8de16be31a55a734d0f31.jpg?s=512&d=https%3A%2F%2Fa.slack-edge.com%2Fdf10d%2Fimg%2Favatars%2Fava_0001-512.png";
-        assert_eq!(default_avatar_url(&slack, gravatar), "https://a.slack-edge.com/df10d/img/avatars/ava_0001-512.png");
-        let own = "https://avatars.slack-edge.com/2020/a_512.png";
-        assert_eq!(default_avatar_url(&slack, own), own);
-        let elsewhere = "https://secure.gravatar.com/avatar/x.jpg?d=https%3A%2F%2Fevil.example.com%2Fa.png";
-        assert_eq!(default_avatar_url(&slack, elsewhere), elsewhere, "refused later by the download allow-list");
-    }
 
     #[test]
     fn the_render_key_changes_with_each_input() {
