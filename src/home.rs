@@ -146,8 +146,10 @@ impl Photos {
 
 /// The files of the photos the member's Home rows show: uploaded once each, previews of
 /// generated photos drawn from the member's current photo. A row whose photo has no file
-/// (an upload failed, nothing to draw from) shows text.
+/// (an upload failed, nothing to draw from) shows text. Up to [`UPLOADS_AT_ONCE`] rows are
+/// resolved at a time, so a first publish of many photos does not upload them one by one.
 async fn photos_for(deps: &HomeDeps<'_>, member: &str) -> Photos {
+    use futures_util::stream::{self, StreamExt};
     let g = gallery(deps);
     let mut out = Photos::default();
     let (Ok(state), Ok(presets)) = (deps.store.member(member), deps.store.presets_of(member)) else { return out };
@@ -155,25 +157,32 @@ async fn photos_for(deps: &HomeDeps<'_>, member: &str) -> Photos {
     let own = presets.iter().take(MAX_ROWS).map(|p| (false, p.emoji.clone(), p.photo.clone(), p.design.clone()));
     let team_rows = team_applying(deps.store, &presets).unwrap_or_default();
     let team = team_rows.into_iter().take(MAX_TEAM_ROWS).map(|t| (true, t.emoji, t.photo, t.design));
-    for (is_team, emoji, photo, design) in own.chain(team) {
-        let hash = match (photo, design) {
-            (Some(h), _) => Some(h),
-            (None, Some(d)) => g.preview(member, &state, cached.as_ref(), &emoji, &d).await,
-            (None, None) => None,
-        };
-        let Some(hash) = hash else { continue };
-        let alt = if is_team { format!("Photo of the team :{emoji}: preset") } else { format!("Photo of your :{emoji}: preset") };
-        if let Some(id) = g.file_for(&hash, &alt).await {
-            out.used.push((hash, id.clone()));
-            if is_team {
-                out.team.insert(emoji, id)
-            } else {
-                out.own.insert(emoji, id)
-            };
-        }
+    let rows: Vec<_> = own.chain(team).filter(|(_, _, photo, design)| photo.is_some() || design.is_some()).collect();
+    let (g, state, cached) = (&g, &state, cached.as_ref());
+    let resolved = stream::iter(rows)
+        .map(|(is_team, emoji, photo, design)| async move {
+            let hash = match (photo, design) {
+                (Some(h), _) => Some(h),
+                (None, Some(d)) => g.preview(member, state, cached, &emoji, &d).await,
+                (None, None) => None,
+            }?;
+            let alt = if is_team { format!("Photo of the team :{emoji}: preset") } else { format!("Photo of your :{emoji}: preset") };
+            let id = g.file_for(&hash, &alt).await?;
+            Some((is_team, emoji, hash, id))
+        })
+        .buffered(UPLOADS_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await;
+    for (is_team, emoji, hash, id) in resolved.into_iter().flatten() {
+        out.used.push((hash, id.clone()));
+        let map = if is_team { &mut out.team } else { &mut out.own };
+        map.insert(emoji, id);
     }
     out
 }
+
+/// How many photos one publish resolves (draws, uploads) at once.
+const UPLOADS_AT_ONCE: usize = 4;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
