@@ -269,7 +269,7 @@ pub fn home_view(deps: &HomeDeps<'_>, member: &str, shown: Option<String>, photo
         shown,
         expiry: pending_expiry(deps.store, member),
         catch_up: is_connected.then(|| catch_up_line(deps.catch_up, crate::store::now_ms())),
-        team: team_rows(deps.store, &presets, state.team_off, photos)?,
+        team: team_rows(deps.store, &presets, (&state, cached.as_ref()), photos)?,
         active_is_team: state.applied.team,
     }))
 }
@@ -290,25 +290,32 @@ fn team_applying(store: &Store, presets: &[Preset]) -> anyhow::Result<Vec<crate:
     Ok(team::all(store)?.into_iter().filter(|t| !presets.iter().any(|p| p.emoji == t.emoji)).collect())
 }
 
-/// The team presets that apply to a member with these own `presets` (None when there are none).
-fn team_rows(store: &Store, presets: &[Preset], off: bool, photos: &Photos) -> anyhow::Result<Option<TeamRows>> {
+/// The team presets that apply to a member with these own `presets` (None when there are none),
+/// a template name with what it shows for them now.
+fn team_rows(
+    store: &Store,
+    presets: &[Preset],
+    member: (&MemberState, Option<&CachedProfile>),
+    photos: &Photos,
+) -> anyhow::Result<Option<TeamRows>> {
     let applying = team_applying(store, presets)?;
     if applying.is_empty() {
         return Ok(None);
     }
+    let (state, cached) = member;
     let rows = applying
         .iter()
         .take(MAX_TEAM_ROWS)
         .map(|t| Row {
             emoji: t.emoji.clone(),
             name: t.name.clone(),
-            preview: None,
+            preview: t.name.as_deref().and_then(|n| crate::members::preview_name(state, cached, n)),
             has_photo: t.photo.is_some() || t.design.is_some(),
             image: None,
             file: photos.team.get(&t.emoji).cloned(),
         })
         .collect();
-    Ok(Some(TeamRows { rows, total: applying.len(), off }))
+    Ok(Some(TeamRows { rows, total: applying.len(), off: state.team_off }))
 }
 
 /// The team presets in at most `room` blocks (at least two): a section listing those without a
@@ -322,7 +329,7 @@ fn team_blocks(t: &TeamRows, cmd: &str, room: usize) -> Vec<SlackBlock> {
     };
     let mut pictured = Vec::new();
     for r in &t.rows {
-        let name = r.name.as_deref().map(|n| format!("*{}*", esc(n))).unwrap_or_else(|| "_your own name_".into());
+        let name = row_name(r);
         match &r.file {
             Some(file) if pictured.len() + 2 < room => {
                 let image = slack_file_image(file, &format!("Photo of the team :{}: preset", r.emoji));
@@ -463,12 +470,17 @@ fn connection_blocks(s: &HomeState<'_>) -> Vec<SlackBlock> {
     vec![conn_block.into(), help.into(), paste.into()]
 }
 
-fn row(p: &Row) -> [SlackBlock; 2] {
-    let name = match (&p.name, &p.preview) {
+/// A row's name as Home shows it: bold, a template followed by what it shows now.
+fn row_name(p: &Row) -> String {
+    match (&p.name, &p.preview) {
         (Some(n), Some(now)) => format!("*{}* → {}", esc(n), esc(now)),
         (Some(n), None) => format!("*{}*", esc(n)),
         (None, _) => "_your own name_".into(),
-    };
+    }
+}
+
+fn row(p: &Row) -> [SlackBlock; 2] {
+    let name = row_name(p);
     let photo = if p.has_photo { ":frame_with_picture: photo set" } else { "no photo" };
     let mut section = section(format!(":{}: → {name}\n{photo}", p.emoji)).with_block_id(SlackBlockId(format!("preset:{}", p.emoji)));
     if let Some(file) = &p.file {

@@ -324,3 +324,16 @@ async fn a_renamed_custom_emoji_keeps_its_team_preset() {
     slack.set_status("U1", ":ship_it:").await;
     wait_name(&slack, &bot, "U1", "Shipping").await;
 }
+
+/// Home shows what a team template reads for the member now, like their own presets' rows.
+#[tokio::test(flavor = "multi_thread")]
+async fn home_previews_a_team_template_for_the_member() {
+    let slack = FakeSlack::start().await;
+    let bot = start(&slack, &["U1"]).await;
+    slash(&slack, &bot, ADMIN, "team add :palm_tree: {name} (away)").await;
+    slack.set_status("U1", ":palm_tree:").await;
+    wait_name(&slack, &bot, "U1", "Name U1 (away)").await;
+    let previewed =
+        |f: &FakeSlack| home_team_block(f, "U1").is_some_and(|(text, _)| text.contains(":palm_tree: → *{name} (away)* → Name U1 (away)"));
+    assert!(slack.wait_until(secs(15), previewed).await, "{:?}", home_team_block(&slack, "U1"));
+}
