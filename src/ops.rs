@@ -295,7 +295,15 @@ pub fn jobs_retry(config: &Config, which: &str) -> anyhow::Result<ExitCode> {
         } else {
             println!("{} already has newer pending work; dropped the old job", job.member);
         }
-        store.update_member(&job.member, |m| m.failure_notified = false)?;
+        store.update_member(&job.member, |m| {
+            m.failure_notified = false;
+            // An operator's retry of a refusal means "try it again": the refusal no longer skips it.
+            match &d.reason {
+                crate::store::FailReason::NameRefused { .. } => m.refusals.name = None,
+                crate::store::FailReason::PhotoRefused { .. } => m.refusals.photo = None,
+                _ => {}
+            }
+        })?;
     }
     store.flush_blocking()?;
     Ok(ExitCode::SUCCESS)

@@ -61,3 +61,27 @@ async fn a_retried_dead_letter_applies_after_restart() {
     bot.restart().await;
     assert!(slack.wait_until(secs(15), |s| s.member_profile("U1")["display_name"] == "On vacation").await, "{}", bot.logs());
 }
+
+/// Regression: a retried dead letter of a refused name was skipped again by the refusal memory
+/// (which stops the bot retrying a refusal in a loop); an operator's `jobs retry` tries it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_refusal_is_tried_again() {
+    let slack = FakeSlack::start().await;
+    slack.set_echo_bot_messages(false);
+    let token = slack.add_member("U1", "Ada");
+    let mut bot = Bot::single_user(&slack, &token);
+    assert!(bot.connected(&slack, secs(15)).await, "{}", bot.logs());
+    let env = slack.slash_command("U1", "add :palm_tree: On vacation").await;
+    slack.wait_for_ack(&env, secs(5)).await.expect("ack");
+    slack.fail_next("users.profile.set", Fault::SlackError("name_not_allowed".into()));
+    slack.set_status("U1", ":palm_tree:").await;
+    assert!(slack.wait_for_bot_text("U1", "refused the display name", secs(10)).await.is_some(), "{}", bot.logs());
+    bot.shutdown(secs(15)).await.expect("exit");
+
+    let (_, out, _) = run_command(&bot, &["jobs", "list"]);
+    assert!(out.contains("#1 U1") && out.contains("name_not_allowed"), "{out}");
+    let (status, out, err) = run_command(&bot, &["jobs", "retry", "1"]);
+    assert!(status.success(), "{out}{err}");
+    bot.restart().await;
+    assert!(slack.wait_until(secs(15), |s| s.member_profile("U1")["display_name"] == "On vacation").await, "{}", bot.logs());
+}
