@@ -49,8 +49,13 @@ fn stranger_change(i: usize) -> serde_json::Value {
     })
 }
 
-/// Pushes `n` events at `rate`/s and returns ack latencies (ms) for them.
-async fn ack_latencies(slack: &FakeSlack, n: usize, rate: f64, offset: usize) -> (Vec<f64>, f64) {
+/// Sends `n` events at `rate`/s, the `i`th by `event(i)` (which returns its envelope id); returns
+/// the envelope ids.
+async fn send_paced<F, Fut>(n: usize, rate: f64, mut event: F) -> std::collections::HashSet<String>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
     let start = Instant::now();
     let mut ids = std::collections::HashSet::with_capacity(n);
     for i in 0..n {
@@ -59,8 +64,15 @@ async fn ack_latencies(slack: &FakeSlack, n: usize, rate: f64, offset: usize) ->
         if due > now {
             tokio::time::sleep(due - now).await;
         }
-        ids.insert(slack.push_event(stranger_change(offset + i)).await.0);
+        ids.insert(event(i).await);
     }
+    ids
+}
+
+/// Pushes `n` events at `rate`/s and returns ack latencies (ms) for them.
+async fn ack_latencies(slack: &FakeSlack, n: usize, rate: f64, offset: usize) -> (Vec<f64>, f64) {
+    let start = Instant::now();
+    let ids = send_paced(n, rate, |i| async move { slack.push_event(stranger_change(offset + i)).await.0 }).await;
     let deadline = Instant::now() + secs(60);
     loop {
         let acked = slack.acks().iter().filter(|a| ids.contains(&a.envelope_id)).count();
@@ -97,7 +109,9 @@ fn push_row(rows: &mut Vec<(String, String, String)>, row: (String, String, Stri
 /// per event. Point `STATUSINATOR_TEST_BIN` at a build with symbols
 /// (`CARGO_PROFILE_RELEASE_STRIP=false cargo build --release`).
 async fn profile_ingest(out: &str) {
-    let (slack, bot) = owner_bot("[limits]\nsettle_seconds = 0\ncommands_per_minute = 100000\n").await;
+    // `LOAD_RUST_LOG` sets the bot's log level (default `warn`; `""`: the bot's own default, info).
+    let rust_log = std::env::var("LOAD_RUST_LOG").unwrap_or_else(|_| "warn".into());
+    let (slack, bot) = owner_bot_of(None, "[limits]\nsettle_seconds = 0\ncommands_per_minute = 100000\n", &rust_log).await;
     let pid = bot.pid().unwrap_or(0);
     ack_latencies(&slack, 2000, 200.0, 0).await;
     ack_latencies(&slack, 10_000, 2000.0, 10_000).await;
@@ -125,18 +139,179 @@ async fn profile_ingest(out: &str) {
 
 /// A fresh fake with member U1 and a connected single-user bot owned by U1.
 async fn owner_bot(config_toml: &str) -> (FakeSlack, Bot) {
+    owner_bot_of(None, config_toml, "warn").await
+}
+
+/// [`owner_bot`] running `bin` (None: this build's, or `STATUSINATOR_TEST_BIN`) with `RUST_LOG`
+/// = `rust_log` (`""`: the bot's own default, `info` with the wire libraries capped).
+async fn owner_bot_of(bin: Option<&str>, config_toml: &str, rust_log: &str) -> (FakeSlack, Bot) {
     let slack = FakeSlack::start().await;
     slack.set_echo_bot_messages(false);
     let token = slack.add_member("U1", "Ada");
     let opts = BotOptions {
         user_token: Some(token),
-        env: vec![("RUST_LOG".into(), "warn".into())],
+        env: vec![("RUST_LOG".into(), rust_log.into())],
         config_toml: Some(config_toml.into()),
         ..Default::default()
     };
+    // tests/common reads the binary's path from the environment when it spawns.
+    let before = std::env::var_os("STATUSINATOR_TEST_BIN");
+    if let Some(bin) = bin {
+        std::env::set_var("STATUSINATOR_TEST_BIN", bin);
+    }
     let bot = Bot::spawn(&slack, opts);
+    match before {
+        Some(b) => std::env::set_var("STATUSINATOR_TEST_BIN", b),
+        None => std::env::remove_var("STATUSINATOR_TEST_BIN"),
+    }
     assert!(bot.connected(&slack, secs(20)).await, "{}", bot.logs());
     (slack, bot)
+}
+
+/// The binaries the cost rows compare: this build's (or `STATUSINATOR_TEST_BIN`) as "new", and
+/// `LOAD_BASELINE_BIN` (the previous commit's release binary) as "baseline" when set.
+fn cost_bins() -> Vec<(&'static str, String)> {
+    let new = std::env::var("STATUSINATOR_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_statusinator").to_string());
+    let mut bins = vec![("new", new)];
+    if let Ok(base) = std::env::var("LOAD_BASELINE_BIN") {
+        bins.push(("baseline", base));
+    }
+    bins
+}
+
+/// Sends `n` events at `rate`/s, the `i`th made by `event(i)` (an envelope id), and waits (60 s at
+/// most) until all are acked; returns how many were.
+async fn paced<F, Fut>(slack: &FakeSlack, n: usize, rate: f64, event: F) -> usize
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    let ids = send_paced(n, rate, event).await;
+    let deadline = Instant::now() + secs(60);
+    loop {
+        let acked = slack.acks().iter().filter(|a| ids.contains(&a.envelope_id)).count();
+        if acked >= n || Instant::now() > deadline {
+            return acked;
+        }
+        tokio::time::sleep(millis(50)).await;
+    }
+}
+
+/// "CPU per 1,000 `user_change` for members without presets": each binary's bot (default log
+/// level, default limits) is warmed with 2,000 such events, then three rounds of 3,000 at
+/// 1,000/s, the binaries taking turns; each round's bot CPU (utime+stime) per 1,000, median of 3.
+/// 3,000 a round because /proc counts 10 ms ticks.
+async fn cost_strangers_row(rows: &mut Vec<(String, String, String)>) {
+    let bins = cost_bins();
+    let mut bots = Vec::new();
+    for (_, bin) in &bins {
+        let (slack, bot) = owner_bot_of(Some(bin), "[limits]\ncommands_per_minute = 100000\n", "").await;
+        paced(&slack, 2000, 2000.0, |i| {
+            let slack = &slack;
+            async move { slack.push_event(stranger_change(i)).await.0 }
+        })
+        .await;
+        bots.push((slack, bot, Vec::new()));
+    }
+    for round in 0..3 {
+        for (slack, bot, per_1000) in bots.iter_mut() {
+            let pid = bot.pid().unwrap_or(0);
+            let cpu0 = cpu_secs(pid);
+            let acked = paced(slack, 3000, 1000.0, |i| {
+                let slack = &*slack;
+                async move { slack.push_event(stranger_change(10_000 + round * 3000 + i)).await.0 }
+            })
+            .await;
+            assert_eq!(acked, 3000, "{}", bot.logs());
+            per_1000.push((cpu_secs(pid) - cpu0) / 3.0);
+        }
+    }
+    let cells: Vec<String> = bins
+        .iter()
+        .zip(bots.iter_mut())
+        .map(|((name, _), (_, _, v))| {
+            v.sort_by(|a, b| a.total_cmp(b));
+            let runs: Vec<String> = v.iter().map(|c| format!("{:.0}", c * 1000.0)).collect();
+            format!("{name} {:.0} ms = {:.0} µs an event (runs {} ms)", v[1] * 1000.0, v[1] * 1000.0, runs.join(", "))
+        })
+        .collect();
+    let cell = match bots.as_slice() {
+        [(_, _, new), (_, _, base)] => format!("{}; new/baseline {:.2}", cells.join("; "), new[1] / base[1].max(1e-9)),
+        _ => cells.join("; "),
+    };
+    push_row(
+        rows,
+        (
+            "CPU per 1,000 user_change for members without presets (1,000/s, median of 3 rounds of 3,000)".into(),
+            cell,
+            "≤ 50 ms (≤ 50 µs an event)".into(),
+        ),
+    );
+}
+
+/// "1,000 events/s with 4 % owner flips": 5,200 `user_change` at 1,000/s, every 26th a status
+/// change of U1 (the owner, preset :palm_tree:) between the preset and none, the rest 5,000
+/// members without presets; the bot's total CPU from the first event until every one is acked
+/// and the last swap has settled (3 s), default settle time and log level. Three runs a binary,
+/// taking turns; the median.
+async fn cost_mixed_row(rows: &mut Vec<(String, String, String)>) {
+    let bins = cost_bins();
+    let mut bots = Vec::new();
+    for (_, bin) in &bins {
+        let (slack, bot) = owner_bot_of(Some(bin), "[limits]\ncommands_per_minute = 100000\n", "").await;
+        let env = slack.slash_command("U1", "add :palm_tree: Away").await;
+        assert!(slack.wait_for_ack(&env, secs(5)).await.is_some(), "{}", bot.logs());
+        bots.push((slack, bot, Vec::new(), 0usize));
+    }
+    for round in 0..3 {
+        for (slack, bot, totals, writes) in bots.iter_mut() {
+            let pid = bot.pid().unwrap_or(0);
+            let calls0 = slack.count_calls("users.profile.set");
+            let cpu0 = cpu_secs(pid);
+            let acked = paced(slack, 5200, 1000.0, |i| {
+                let slack = &*slack;
+                async move {
+                    if i % 26 == 25 {
+                        let flip = i / 26;
+                        slack.set_status("U1", if flip % 2 == 0 { ":palm_tree:" } else { "" }).await.0
+                    } else {
+                        slack.push_event(stranger_change(100_000 + round * 5200 + i)).await.0
+                    }
+                }
+            })
+            .await;
+            assert_eq!(acked, 5200, "{}", bot.logs());
+            tokio::time::sleep(secs(3)).await;
+            totals.push(cpu_secs(pid) - cpu0);
+            *writes += slack.count_calls("users.profile.set") - calls0;
+        }
+    }
+    let cells: Vec<String> = bins
+        .iter()
+        .zip(bots.iter_mut())
+        .map(|((name, _), (_, _, v, writes))| {
+            v.sort_by(|a, b| a.total_cmp(b));
+            let runs: Vec<String> = v.iter().map(|c| format!("{c:.2}")).collect();
+            format!(
+                "{name} {:.2} s = {:.0} µs an event (runs {} s; {writes} profile writes in 3 runs)",
+                v[1],
+                v[1] * 1e6 / 5200.0,
+                runs.join(", ")
+            )
+        })
+        .collect();
+    let cell = match bots.as_slice() {
+        [(_, _, new, _), (_, _, base, _)] => format!("{}; new/baseline {:.2}", cells.join("; "), new[1] / base[1].max(1e-9)),
+        _ => cells.join("; "),
+    };
+    push_row(rows, ("1,000 events/s with 4 % owner flips (5,200 user_change: 5,000 members without presets, 200 status flips of the owner; total bot CPU, median of 3)".into(), cell, "≤ 0.33 s".into()));
+}
+
+fn print_table(rows: Vec<(String, String, String)>) {
+    println!("| measure | result | target |\n| --- | --- | --- |");
+    for (a, b, c) in rows {
+        println!("| {a} | {b} | {c} |");
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -148,6 +323,12 @@ async fn main() {
         return profile_ingest(&out).await;
     }
     let mut rows: Vec<(String, String, String)> = Vec::new();
+    // `LOAD_COST=1`: only the two cost rows (issue 16), beside `LOAD_BASELINE_BIN` when set.
+    if std::env::var_os("LOAD_COST").is_some() {
+        cost_strangers_row(&mut rows).await;
+        cost_mixed_row(&mut rows).await;
+        return print_table(rows);
+    }
     let bin = env!("CARGO_BIN_EXE_statusinator");
     let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
     push_row(&mut rows, ("stripped release binary size".into(), format!("{:.1} MB", size as f64 / 1e6), "≤ 12 MB".into()));
@@ -384,8 +565,7 @@ async fn main() {
     );
     push_row(&mut rows, ("peak RSS of the run above".into(), format!("{:.1} MB", home_rss as f64 / 1024.0), "—".into()));
 
-    println!("| measure | result | target |\n| --- | --- | --- |");
-    for (a, b, c) in rows {
-        println!("| {a} | {b} | {c} |");
-    }
+    cost_strangers_row(&mut rows).await;
+    cost_mixed_row(&mut rows).await;
+    print_table(rows);
 }

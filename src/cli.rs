@@ -103,7 +103,11 @@ pub fn main(cli: Cli) -> ExitCode {
         Ok(c) => c,
         Err(e) => return config_error(&e),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // One worker thread: the bot's work on the runtime is network IO and short handlers (photos,
+    // JPEG drawing and the database flush run on the blocking pool), and with a second worker
+    // each envelope woke both threads (1.6 context switches an event at 1,000/s, 0.9 with one;
+    // 23-26 % less CPU an event: BENCHMARKS.md, "Cost per event").
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("statusinator: cannot start the async runtime: {e}");

@@ -49,13 +49,12 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
     // handler fails, or is cancelled because its connection went away mid-way,
     // the key is forgotten so Slack's redelivery is handled rather than skipped.
     let mut provisional = Provisional { ctx, key: &key, kept: false };
-    if let Some(ev) = env.event_id() {
-        tracing::Span::current().record("event_id", ev);
-    }
+    // Commands and interactive payloads are boxed: their futures are large, and held inline they
+    // would make every envelope's task (most are profile changes) one large allocation.
     let result = match &env.kind {
         EnvelopeKind::EventsApi => handlers::events::handle(ctx, &env).await,
-        EnvelopeKind::SlashCommands => handlers::commands::slash(ctx, &env).await,
-        EnvelopeKind::Interactive => handlers::interactive::handle(ctx, &env).await,
+        EnvelopeKind::SlashCommands => Box::pin(handlers::commands::slash(ctx, &env)).await,
+        EnvelopeKind::Interactive => Box::pin(handlers::interactive::handle(ctx, &env)).await,
         EnvelopeKind::Other(kind) => {
             tracing::warn!(kind, "acking an envelope of a type we do not handle");
             Ok(None)

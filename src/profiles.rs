@@ -18,6 +18,10 @@ use crate::store::{now_ms, CachedProfile, Store};
 /// A touched entry older than this is refreshed in the background.
 pub const REFRESH_AFTER_MS: u64 = 24 * 3600 * 1000;
 
+/// An unchanged profile is written again (to move its time, which the refresh and the upkeep's
+/// expiry go by) once its entry is this old: so that time is never more than this behind.
+const UNCHANGED_REWRITE_MS: u64 = 10 * 60 * 1000;
+
 type Flight = Arc<OnceCell<Option<CachedProfile>>>;
 
 pub struct ProfileCache {
@@ -32,17 +36,27 @@ impl ProfileCache {
         ProfileCache { store, inflight: Mutex::default(), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
-    /// Records what an event showed of a member's profile.
+    /// Records what an event showed of a member's profile. The same profile seen again within
+    /// [`UNCHANGED_REWRITE_MS`] of the entry's time is not written again (Slack sends a
+    /// `user_change` for fields not kept here, and `user_profile_changed` beside it).
     pub fn update_from_profile(&self, member: &str, p: &UserProfile) {
-        let entry = CachedProfile {
+        let mut entry = CachedProfile {
             display_name: p.display_name.clone().unwrap_or_default(),
             real_name: p.real_name.clone().unwrap_or_default(),
             image_url: p.best_image().map(str::to_string),
             status_emoji: p.status_emoji.clone().filter(|s| !s.is_empty()),
             status_text: p.status_text.clone().filter(|s| !s.is_empty()),
             status_expires_ms: p.status_expires_at_ms(),
-            fetched_ms: now_ms(),
+            fetched_ms: 0,
         };
+        let now = now_ms();
+        if let Some(old) = self.peek(member).filter(|old| now.saturating_sub(old.fetched_ms) < UNCHANGED_REWRITE_MS) {
+            entry.fetched_ms = old.fetched_ms;
+            if entry == old {
+                return;
+            }
+        }
+        entry.fetched_ms = now;
         if let Err(e) = self.store.avatars.insert(member, &entry) {
             tracing::warn!(error = %e, "avatar cache write failed");
         }
@@ -177,6 +191,32 @@ mod tests {
         assert!(a.is_some() && b.is_some());
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert!(cache.inflight.lock().unwrap().is_empty(), "finished flights are forgotten");
+    }
+
+    #[test]
+    fn an_unchanged_profile_is_not_written_again_until_its_entry_is_ten_minutes_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let cache = ProfileCache::new(store.clone());
+        let ada = UserProfile { display_name: Some("Ada".into()), status_emoji: Some(":tea:".into()), ..Default::default() };
+        cache.update_from_profile("U1", &ada);
+        let first = cache.peek("U1").unwrap();
+        // Aged by hand: within ten minutes the same profile leaves the entry as it was.
+        let aged = |ms: u64| store.avatars.insert("U1", &CachedProfile { fetched_ms: now_ms() - ms, ..first.clone() }).unwrap();
+        aged(60_000);
+        cache.update_from_profile("U1", &ada);
+        let kept = cache.peek("U1").unwrap();
+        assert!(now_ms() - kept.fetched_ms >= 60_000, "not rewritten");
+        // A change is written at once, with a new time.
+        let away = UserProfile { status_emoji: Some(":palm_tree:".into()), ..ada.clone() };
+        cache.update_from_profile("U1", &away);
+        let changed = cache.peek("U1").unwrap();
+        assert_eq!(changed.status_emoji.as_deref(), Some(":palm_tree:"));
+        assert!(now_ms() - changed.fetched_ms < 60_000);
+        // Older than ten minutes: the same profile is written again, moving its time.
+        store.avatars.insert("U1", &CachedProfile { fetched_ms: now_ms() - UNCHANGED_REWRITE_MS - 1, ..changed.clone() }).unwrap();
+        cache.update_from_profile("U1", &away);
+        assert!(now_ms() - cache.peek("U1").unwrap().fetched_ms < 60_000);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

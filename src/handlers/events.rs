@@ -8,19 +8,20 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::members;
-use crate::slack::events::{parse_event, Event, EventCallback, MessageEvent};
+use crate::slack::events::{parse_event, read_callback, Event, MessageEvent};
 use crate::slack::types::User;
 use crate::socket::Envelope;
 
 pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option<Value>> {
-    let cb: EventCallback = match serde_json::from_value(env.payload.clone()) {
-        Ok(cb) => cb,
+    // Read in place: the envelope's payload is parsed once, by the socket layer, and not copied.
+    let (event_time, event) = match read_callback(&env.payload) {
+        Ok(parts) => parts,
         Err(e) => {
             tracing::warn!(error = %e, "skipping an events_api payload we cannot read");
             return Ok(None);
         }
     };
-    let event = match parse_event(&cb.event) {
+    let event = match parse_event(&event) {
         Ok(ev) => ev,
         Err(e) => {
             tracing::warn!(error = %e, "skipping an event we cannot read");
@@ -31,7 +32,7 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
     let mut durable = true;
     match event {
         Event::UserChange(uc) => {
-            let ts = uc.event_ts.clone().or_else(|| cb.event_time.map(|t| t.to_string())).unwrap_or_default();
+            let ts = uc.event_ts.clone().or_else(|| event_time.map(|t| t.to_string())).unwrap_or_default();
             // Most profile changes are members without presets: nothing queued, nothing to
             // flush, so the ack does not wait for the disk (re-handling one is harmless).
             durable = on_user_change(ctx, &uc.user, &ts, Some(&env.envelope_id))?;
@@ -43,7 +44,8 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
                 ctx.shutdown.clone().track(async move { crate::home::publish(&ctx.home_deps(), &user).await });
             }
         }
-        Event::Message(m) => on_message(ctx, m).await?,
+        // Boxed: a DM's future (commands, photos) is large; a profile change's stays small.
+        Event::Message(m) => Box::pin(on_message(ctx, m)).await?,
         Event::EmojiChanged(raw) => {
             if crate::emoji::wants_reload(&raw) {
                 let ctx = ctx.clone();

@@ -65,13 +65,48 @@ fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
     })
 }
 
-/// A user object, or a bare user id string read as a user with only `id`.
+/// A user object, or a bare user id string read as a user with only `id`; any other shape is
+/// the default user. Read in place: the profile is not first copied into a `Value`.
 fn user_object_or_id<'de, D: Deserializer<'de>>(d: D) -> Result<User, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(id) => User { id: Some(id), ..User::default() },
-        v @ Value::Object(_) => serde_json::from_value(v).map_err(serde::de::Error::custom)?,
-        _ => User::default(),
-    })
+    struct UserOrId;
+    impl<'de> serde::de::Visitor<'de> for UserOrId {
+        type Value = User;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a user object or a user id")
+        }
+        fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<User, E> {
+            Ok(User { id: Some(id.to_string()), ..User::default() })
+        }
+        fn visit_string<E: serde::de::Error>(self, id: String) -> Result<User, E> {
+            Ok(User { id: Some(id), ..User::default() })
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<User, A::Error> {
+            User::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map_err(serde::de::Error::custom)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<User, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(User::default())
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<User, E> {
+            Ok(User::default())
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<User, E> {
+            Ok(User::default())
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<User, E> {
+            Ok(User::default())
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<User, E> {
+            Ok(User::default())
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<User, E> {
+            Ok(User::default())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<User, E> {
+            Ok(User::default())
+        }
+    }
+    d.deserialize_any(UserOrId)
 }
 
 /// An interactive user object, or a bare id string; `null` is `None`.
@@ -116,6 +151,26 @@ impl EventCallback {
     /// The typed event inside this callback.
     pub fn parse_event(&self) -> Result<Event, serde_json::Error> {
         parse_event(&self.event)
+    }
+}
+
+/// What the handler reads of an `events_api` payload, as [`EventCallback`] would give it:
+/// `event_time` and the raw event. An object (every real payload) is read in place, without
+/// copying it; any other shape takes the [`EventCallback`] path (and fails as it does).
+pub(crate) fn read_callback(payload: &Value) -> Result<(Option<i64>, std::borrow::Cow<'_, Value>), serde_json::Error> {
+    match payload.as_object() {
+        Some(map) => {
+            let event_time = match map.get("event_time") {
+                Some(v) => lenient_i64(v)?,
+                None => None,
+            };
+            let event = map.get("event").map_or(std::borrow::Cow::Owned(Value::Null), std::borrow::Cow::Borrowed);
+            Ok((event_time, event))
+        }
+        None => {
+            let cb: EventCallback = serde_json::from_value(payload.clone())?;
+            Ok((cb.event_time, std::borrow::Cow::Owned(cb.event)))
+        }
     }
 }
 
@@ -368,6 +423,63 @@ pub struct View {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn read_callback_reads_what_event_callback_reads() {
+        let payloads = [
+            json!({}),
+            json!({"event_time": "1610241741", "event": {"type": "app_uninstalled"}}),
+            json!({"event_time": 1.5e9, "event": {"type": "user_change", "user": {"id": "U1", "profile": {"display_name": "Ada"}}}}),
+            json!({"event_time": [1], "event": null}),
+            json!({"event_time": null, "event": "x"}),
+            json!(["Ev1", 1610241741, "T1", "A1", {"type": "app_uninstalled"}]),
+            json!("not an object"),
+            json!(null),
+            json!(7),
+        ];
+        for p in payloads {
+            let old: Result<EventCallback, _> = serde_json::from_value(p.clone());
+            match (read_callback(&p), old) {
+                (Ok((time, event)), Ok(cb)) => {
+                    assert_eq!(time, cb.event_time, "{p}");
+                    assert_eq!(*event, cb.event, "{p}");
+                }
+                (Err(_), Err(_)) => {}
+                (new, old) => panic!("{p}: {new:?} against {:?}", old.map(|cb| cb.event)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_user_is_read_in_place_as_it_was_through_a_value() {
+        fn through_value(v: &Value) -> Result<User, String> {
+            Ok(match v {
+                Value::String(id) => User { id: Some(id.clone()), ..User::default() },
+                v @ Value::Object(_) => serde_json::from_value(v.clone()).map_err(|e| e.to_string())?,
+                _ => User::default(),
+            })
+        }
+        let users = [
+            json!("U1"),
+            json!({"id": "U2", "name": "ada", "is_bot": "true", "profile": {"display_name": 5, "status_emoji": ":x:"}}),
+            json!({"id": 3, "profile": null}),
+            json!({"profile": "not an object"}),
+            json!([1, [2], {"a": 3}]),
+            json!(null),
+            json!(true),
+            json!(-1),
+            json!(2.5),
+        ];
+        for u in users {
+            let event = json!({"type": "user_change", "user": u, "event_ts": "1.2"});
+            let new = UserChange::deserialize(&event).map(|uc| uc.user).map_err(|e| e.to_string());
+            match (new, through_value(&u)) {
+                (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{u}"),
+                (Err(_), Err(_)) => {}
+                (a, b) => panic!("{u}: {a:?} against {b:?}"),
+            }
+        }
+    }
 
     #[test]
     fn event_callback_tolerates_missing_and_odd_fields() {

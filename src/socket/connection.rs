@@ -133,14 +133,32 @@ async fn serve(id: u64, ws: Ws, link: &Link, retire: watch::Receiver<bool>, said
     result
 }
 
-/// The single writer: acks and pings reach it through one bounded queue.
+/// At most this many frames go out in one write to the socket.
+const WRITE_BATCH: usize = 64;
+
+/// The single writer: acks and pings reach it through one bounded queue. What is already queued
+/// when it wakes goes out together, one write to the socket (each frame still its own message),
+/// so a burst of acks costs one system call, not one each; a lone ack leaves at once as before.
 fn spawn_writer(mut sink: SplitSink<Ws, Message>) -> (mpsc::Sender<Message>, JoinHandle<()>) {
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(512);
     let writer = tokio::spawn(
         async move {
-            while let Some(msg) = out_rx.recv().await {
-                let closing = matches!(msg, Message::Close(_));
-                if let Err(e) = sink.send(msg).await {
+            while let Some(first) = out_rx.recv().await {
+                let mut next = Some(first);
+                let mut batched = 0;
+                let mut closing = false;
+                while let Some(msg) = next.take() {
+                    closing = matches!(msg, Message::Close(_));
+                    if let Err(e) = sink.feed(msg).await {
+                        tracing::debug!(error = %e, "write failed");
+                        return;
+                    }
+                    batched += 1;
+                    if !closing && batched < WRITE_BATCH {
+                        next = out_rx.try_recv().ok();
+                    }
+                }
+                if let Err(e) = sink.flush().await {
                     tracing::debug!(error = %e, "write failed");
                     return;
                 }
@@ -281,7 +299,15 @@ impl Session<'_> {
         let handler = self.link.handler.clone();
         let out = self.out.clone();
         let status = self.link.status.clone();
-        let span = tracing::info_span!("envelope", envelope_id = %env.envelope_id, kind = ?env.kind, retry = env.retry_attempt, event_id = tracing::field::Empty);
+        // The event id is known here: given at creation it costs no later `record` on the span.
+        let span = match env.event_id() {
+            Some(ev) => {
+                tracing::info_span!("envelope", envelope_id = %env.envelope_id, kind = ?env.kind, retry = env.retry_attempt, event_id = ev)
+            }
+            None => {
+                tracing::info_span!("envelope", envelope_id = %env.envelope_id, kind = ?env.kind, retry = env.retry_attempt, event_id = tracing::field::Empty)
+            }
+        };
         self.inflight.spawn(
             async move {
                 let envelope_id = env.envelope_id.clone();

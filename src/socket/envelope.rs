@@ -155,9 +155,21 @@ pub fn parse(text: &str) -> Result<Frame, FrameError> {
 
 /// The ack for an envelope, with an optional response payload.
 pub fn ack(envelope_id: &str, payload: Option<&Value>) -> String {
-    match payload {
-        Some(p) => serde_json::json!({ "envelope_id": envelope_id, "payload": p }).to_string(),
-        None => serde_json::json!({ "envelope_id": envelope_id }).to_string(),
+    /// The ack as written straight from borrowed parts (no `Value` built for it); the fields in
+    /// the order a JSON object of them prints in.
+    #[derive(serde::Serialize)]
+    struct Ack<'a> {
+        envelope_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        payload: Option<&'a Value>,
+    }
+    match serde_json::to_string(&Ack { envelope_id, payload }) {
+        Ok(text) => text,
+        // Not reached (a string and a `Value` always serialize); the old way, to be sure.
+        Err(_) => match payload {
+            Some(p) => serde_json::json!({ "envelope_id": envelope_id, "payload": p }).to_string(),
+            None => serde_json::json!({ "envelope_id": envelope_id }).to_string(),
+        },
     }
 }
 
@@ -304,5 +316,14 @@ mod tests {
         assert_eq!(ack("e1", None), r#"{"envelope_id":"e1"}"#);
         let p = serde_json::json!({"text":"hi"});
         assert!(ack("e1", Some(&p)).contains(r#""payload":{"text":"hi"}"#));
+    }
+
+    #[test]
+    fn acks_are_byte_for_byte_what_a_json_object_of_them_prints() {
+        let payload = serde_json::json!({"response_action":"errors","errors":{"b":"x \" \u{1}"},"a":[1,null]});
+        for id in ["e1", "a\"b\\c", "ünï\u{7}"] {
+            assert_eq!(ack(id, None), serde_json::json!({ "envelope_id": id }).to_string());
+            assert_eq!(ack(id, Some(&payload)), serde_json::json!({ "envelope_id": id, "payload": payload }).to_string());
+        }
     }
 }
