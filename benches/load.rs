@@ -106,7 +106,7 @@ fn push_row(rows: &mut Vec<(String, String, String)>, row: (String, String, Stri
 /// (2,000 at 200/s, 10,000 at 2,000/s), then only the ingest of `user_change` for members
 /// without presets (5 bursts of 5,000, as fast as the fake sends) under `perf record -g`
 /// attached to the bot (`LOAD_PROFILE=-`: no perf); prints each burst's rate and the bot's CPU
-/// per event. Point `STATUSINATOR_TEST_BIN` at a build with symbols
+/// per event. `LOAD_PROFILE_RATE=1000`: the bursts paced at that many a second instead. Point `STATUSINATOR_TEST_BIN` at a build with symbols
 /// (`CARGO_PROFILE_RELEASE_STRIP=false cargo build --release`).
 async fn profile_ingest(out: &str) {
     // `LOAD_RUST_LOG` sets the bot's log level (default `warn`; `""`: the bot's own default, info).
@@ -115,17 +115,20 @@ async fn profile_ingest(out: &str) {
     let pid = bot.pid().unwrap_or(0);
     ack_latencies(&slack, 2000, 200.0, 0).await;
     ack_latencies(&slack, 10_000, 2000.0, 10_000).await;
+    // `LOAD_PERF_CG=dwarf,16384`: call graphs from DWARF (release builds have no frame pointers).
+    let call_graph = std::env::var("LOAD_PERF_CG").map(|cg| format!("--call-graph={cg}")).unwrap_or_else(|_| "-g".into());
     let perf = (out != "-").then(|| {
         std::process::Command::new("perf")
-            .args(["record", "-F", "1999", "-g", "-o", out, "-p", &pid.to_string()])
+            .args(["record", "-F", "1999", &call_graph, "-o", out, "-p", &pid.to_string()])
             .stderr(std::process::Stdio::null())
             .spawn()
     });
     tokio::time::sleep(secs(1)).await;
+    let rate = std::env::var("LOAD_PROFILE_RATE").ok().and_then(|r| r.parse::<f64>().ok()).unwrap_or(1e9);
     let (mut n, mut rates) = (0usize, Vec::new());
     let cpu0 = cpu_secs(pid);
     for round in 0..5 {
-        let (lat, elapsed) = ack_latencies(&slack, 5000, 1e9, 1_000_000 + round * 5000).await;
+        let (lat, elapsed) = ack_latencies(&slack, 5000, rate, 1_000_000 + round * 5000).await;
         n += lat.len();
         rates.push(format!("{:.0}", lat.len() as f64 / elapsed));
     }

@@ -1,6 +1,8 @@
 //! The dispatcher: dedupes envelopes and routes them to handlers.
 //!
-//! An envelope's delivery key (its `event_id`, else its `envelope_id`) is
+//! An event whose handling changes nothing when repeated (`handlers::events::triage`: most are
+//! profile changes of members without presets) is handled at once and needs no record. Any
+//! other envelope's delivery key (its `event_id`, else its `envelope_id`) is
 //! recorded in the store before it is handled, so a redelivery — on another
 //! connection, or after a restart — is acked without being handled twice. The
 //! store is flushed before the ack, so what was acked survives a crash.
@@ -28,6 +30,16 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
         tracing::debug!("the store is not writable: not acking so Slack redelivers");
         return AckDecision::NoAck;
     }
+    // Events whose handling changes nothing when repeated (most are profile changes of members
+    // without presets) are done here, with no delivery record to write.
+    let triaged = match env.kind {
+        EnvelopeKind::EventsApi => match handlers::events::triage(ctx, &env) {
+            Ok(None) => return AckDecision::Ack(None),
+            Ok(Some(t)) => Some(t),
+            Err(e) => return refuse(ctx, &e),
+        },
+        _ => None,
+    };
     let key = env.dedupe_key();
     match ctx.store.first_sighting(&key) {
         Ok(true) => {}
@@ -51,14 +63,16 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
     let mut provisional = Provisional { ctx, key: &key, kept: false };
     // Commands and interactive payloads are boxed: their futures are large, and held inline they
     // would make every envelope's task (most are profile changes) one large allocation.
-    let result = match &env.kind {
-        EnvelopeKind::EventsApi => handlers::events::handle(ctx, &env).await,
-        EnvelopeKind::SlashCommands => Box::pin(handlers::commands::slash(ctx, &env)).await,
-        EnvelopeKind::Interactive => Box::pin(handlers::interactive::handle(ctx, &env)).await,
-        EnvelopeKind::Other(kind) => {
+    let result = match (&env.kind, triaged) {
+        (_, Some(triaged)) => handlers::events::handle(ctx, &env, triaged).await,
+        (EnvelopeKind::SlashCommands, None) => Box::pin(handlers::commands::slash(ctx, &env)).await,
+        (EnvelopeKind::Interactive, None) => Box::pin(handlers::interactive::handle(ctx, &env)).await,
+        (EnvelopeKind::Other(kind), None) => {
             tracing::warn!(kind, "acking an envelope of a type we do not handle");
             Ok(None)
         }
+        // Not reached: every events_api envelope was triaged above.
+        (EnvelopeKind::EventsApi, None) => Ok(None),
     };
     match result {
         Ok(payload) => {
@@ -78,15 +92,19 @@ pub async fn handle(ctx: &Arc<Context>, env: Envelope) -> AckDecision {
             }
             AckDecision::Ack(payload)
         }
-        Err(e) if crate::store::health::is_store_error(&e) => {
-            ctx.store.health().report_failure(&format!("{e:#}"));
-            AckDecision::NoAck
-        }
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "handling failed: not acking so Slack redelivers");
-            AckDecision::NoAck
-        }
+        Err(e) => refuse(ctx, &e),
     }
+}
+
+/// A handler's failure: not acked, so Slack redelivers. A store failure goes to the store's
+/// health monitor (which logs it once per episode), anything else to the log.
+fn refuse(ctx: &Context, e: &anyhow::Error) -> AckDecision {
+    if crate::store::health::is_store_error(e) {
+        ctx.store.health().report_failure(&format!("{e:#}"));
+    } else {
+        tracing::error!(error = %format!("{e:#}"), "handling failed: not acking so Slack redelivers");
+    }
+    AckDecision::NoAck
 }
 
 /// A delivery key recorded before handling; forgotten on drop unless `kept`.

@@ -182,11 +182,11 @@ pub(crate) fn observe_from(
     envelope_id: Option<&str>,
     origin: JobOrigin,
 ) -> anyhow::Result<Observed> {
-    deps.avatars.update_from_profile(member, profile);
-    if !has_applicable_preset(deps.store, member)? || usable_token(deps.store, member).is_none() {
-        timers::cancel(deps.store, member)?;
+    if !engaged(deps.store, member)? {
+        observe_unengaged(deps, member, profile)?;
         return Ok(Observed::default());
     }
+    deps.avatars.update_from_profile(member, profile);
     let snapshot = snapshot(profile);
     let expires_at_ms = profile.status_expires_at_ms();
     let shown = profile.status_emoji.as_deref().filter(|s| !s.trim().is_empty()).and_then(|s| deps.emoji.canonical_or_unverified(s));
@@ -235,6 +235,22 @@ pub(crate) fn observe_from(
         tracing::info!(coalesced, "queued the member's desired state");
         Ok(Observed { queued: true, coalesced })
     })
+}
+
+/// Whether the swap engine follows this member's status: a preset (their own, or the team's while
+/// they take those) could apply, and their token is usable. Most members of a workspace are not.
+pub(crate) fn engaged(store: &Store, member: &str) -> anyhow::Result<bool> {
+    Ok(has_applicable_preset(store, member)? && usable_token(store, member).is_some())
+}
+
+/// What a profile seen of a member the engine does not follow ([`engaged`]) changes: the
+/// profile cache, and no expiry timer is left (they may have just removed their last preset).
+/// Doing it twice changes nothing, so a redelivery needs no dedupe; the cache write's error
+/// is returned, so a store that refuses writes is noticed here too.
+pub(crate) fn observe_unengaged(deps: &MemberDeps<'_>, member: &str, profile: &UserProfile) -> anyhow::Result<()> {
+    deps.avatars.record(member, profile)?;
+    timers::cancel(deps.store, member)?;
+    Ok(())
 }
 
 /// The status that counts: the one shown, unless its expiration (unix ms; None: never) has

@@ -40,6 +40,13 @@ impl ProfileCache {
     /// [`UNCHANGED_REWRITE_MS`] of the entry's time is not written again (Slack sends a
     /// `user_change` for fields not kept here, and `user_profile_changed` beside it).
     pub fn update_from_profile(&self, member: &str, p: &UserProfile) {
+        if let Err(e) = self.record(member, p) {
+            tracing::warn!(error = %e, "avatar cache write failed");
+        }
+    }
+
+    /// [`ProfileCache::update_from_profile`], returning the store's error instead of logging it.
+    pub fn record(&self, member: &str, p: &UserProfile) -> anyhow::Result<()> {
         let mut entry = CachedProfile {
             display_name: p.display_name.clone().unwrap_or_default(),
             real_name: p.real_name.clone().unwrap_or_default(),
@@ -53,13 +60,11 @@ impl ProfileCache {
         if let Some(old) = self.peek(member).filter(|old| now.saturating_sub(old.fetched_ms) < UNCHANGED_REWRITE_MS) {
             entry.fetched_ms = old.fetched_ms;
             if entry == old {
-                return;
+                return Ok(());
             }
         }
         entry.fetched_ms = now;
-        if let Err(e) = self.store.avatars.insert(member, &entry) {
-            tracing::warn!(error = %e, "avatar cache write failed");
-        }
+        self.store.avatars.insert(member, &entry)
     }
 
     /// The cached profile, without calling Slack.

@@ -12,7 +12,18 @@ use crate::slack::events::{parse_event, read_callback, Event, MessageEvent};
 use crate::slack::types::User;
 use crate::socket::Envelope;
 
-pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option<Value>> {
+/// An `events_api` envelope read, and not done with by [`triage`]: what [`handle`] takes.
+pub(crate) struct Triaged {
+    event_time: Option<i64>,
+    event: Event,
+}
+
+/// Reads an `events_api` payload and does at once what needs no dedupe, because doing it twice
+/// changes nothing: skipping what we cannot read or do not use, and a profile change of a
+/// member the swap engine does not follow (the profile cache only; most `user_change` events of
+/// a workspace are these). `None`: done, ack it. Anything else the dispatcher dedupes and hands
+/// to [`handle`].
+pub(crate) fn triage(ctx: &Context, env: &Envelope) -> anyhow::Result<Option<Triaged>> {
     // Read in place: the envelope's payload is parsed once, by the socket layer, and not copied.
     let (event_time, event) = match read_callback(&env.payload) {
         Ok(parts) => parts,
@@ -28,6 +39,26 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
             return Ok(None);
         }
     };
+    match event {
+        Event::UserChange(uc) => {
+            let (Some(member), Some(profile)) = (uc.user.id.as_deref(), uc.user.profile.as_ref()) else { return Ok(None) };
+            if !members::engaged(&ctx.store, member)? {
+                members::observe_unengaged(&ctx.member_deps(), member, profile)?;
+                return Ok(None);
+            }
+            Ok(Some(Triaged { event_time, event: Event::UserChange(uc) }))
+        }
+        Event::Other(kind) => {
+            tracing::debug!(kind, "ignoring an event type we do not use");
+            Ok(None)
+        }
+        event => Ok(Some(Triaged { event_time, event })),
+    }
+}
+
+/// Handles an event [`triage`] left, once (the dispatcher has recorded its delivery).
+pub(crate) async fn handle(ctx: &Arc<Context>, env: &Envelope, triaged: Triaged) -> anyhow::Result<Option<Value>> {
+    let Triaged { event_time, event } = triaged;
     // Whether this event changed something that must survive a crash once acked.
     let mut durable = true;
     match event {
@@ -67,10 +98,7 @@ pub async fn handle(ctx: &Arc<Context>, env: &Envelope) -> anyhow::Result<Option
                 crate::members::revoke(&ctx.member_deps(), &String::from_utf8_lossy(&k), "app_uninstalled")?;
             }
         }
-        Event::Other(kind) => {
-            durable = false;
-            tracing::debug!(kind, "ignoring an event type we do not use");
-        }
+        Event::Other(_) => durable = false,
     }
     // The ack follows as soon as this returns: what was written must be on disk by
     // then, or a kill -9 in the next half second would lose acknowledged work.

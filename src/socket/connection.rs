@@ -1,7 +1,7 @@
 //! One Socket Mode websocket: read frames, hand envelopes on, write acks.
 //!
-//! Each envelope is handled in its own task so a slow decision never blocks
-//! reading; its ack goes out through the writer as soon as the handler returns.
+//! Each envelope is polled once where it is read and, unless that decided it, handled on in its
+//! own task so a slow decision never blocks reading; its ack goes out through the writer as soon as the handler returns.
 //! Liveness: a ping every few seconds, and the connection is declared dead when
 //! nothing (pong or frame) has arrived for [`DEAD_AFTER`]. When retired (a
 //! replacement is up, or shutdown) it keeps handling what arrives until its
@@ -38,6 +38,9 @@ const DRAIN_MAX: Duration = Duration::from_secs(5);
 /// flood waits in the socket's buffers (and Slack's) instead of in our memory; one finishing
 /// lets the next in. Far above what a workspace sends (a few a second).
 pub const MAX_IN_FLIGHT: usize = 256;
+
+/// The websocket's read buffer (see `connect`).
+const READ_BUFFER: usize = 16 * 1024;
 
 /// What a connection tells its supervisor.
 #[derive(Debug)]
@@ -91,6 +94,10 @@ async fn connect(url: &str, tls: &Tls) -> anyhow::Result<Ws> {
     // Above what `envelope::parse` handles, so an oversized frame reaches us and can be acked.
     cfg.max_message_size = Some(MAX_READ_BYTES);
     cfg.max_frame_size = Some(MAX_READ_BYTES);
+    // The library zero-fills this much of its buffer before every read (two a frame: the data,
+    // then the would-block): 128 KiB by default, the largest cost of a small frame's read.
+    // Slack's frames are a few KB; a larger one takes more reads.
+    cfg.read_buffer_size = READ_BUFFER;
     let connector = tokio_tungstenite::Connector::Rustls(tls.config()?);
     // Nagle off: an ack is one small frame that must leave now, not wait for the next frame
     // (with delayed ACKs that cost up to 40 ms an ack; Slack's deadline is 3 s).
@@ -308,7 +315,7 @@ impl Session<'_> {
                 tracing::info_span!("envelope", envelope_id = %env.envelope_id, kind = ?env.kind, retry = env.retry_attempt, event_id = tracing::field::Empty)
             }
         };
-        self.inflight.spawn(
+        let mut task = Box::pin(
             async move {
                 let envelope_id = env.envelope_id.clone();
                 let started = Instant::now();
@@ -327,6 +334,12 @@ impl Session<'_> {
             }
             .instrument(span),
         );
+        // Polled once here: most envelopes (profile changes of members without presets) are
+        // decided and acked without waiting, and need no task of their own. One that waits
+        // (a disk flush, a command's work) goes on in its own task from where it stopped.
+        if futures_util::FutureExt::now_or_never(&mut task).is_none() {
+            self.inflight.spawn(task);
+        }
     }
 }
 
