@@ -4,10 +4,17 @@
 //! with single-flight (concurrent misses for one member make one call).
 //! Entries are refreshed when touched and older than [`REFRESH_AFTER_MS`]
 //! instead of expiring en masse.
+//!
+//! What events show is written a moment later ([`WRITE_AFTER`]), together: most events are
+//! profile changes of members without presets, and a lone store read and write each, between
+//! other work, cost several times what they cost in a batch. Every read of the cache writes
+//! what is waiting first, so readers see what was recorded; without a runtime (tools, tests
+//! of the store) an entry is written at once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
@@ -22,10 +29,80 @@ pub const REFRESH_AFTER_MS: u64 = 24 * 3600 * 1000;
 /// expiry go by) once its entry is this old: so that time is never more than this behind.
 const UNCHANGED_REWRITE_MS: u64 = 10 * 60 * 1000;
 
+/// How long a recorded profile waits to be written with the others recorded meanwhile.
+pub(crate) const WRITE_AFTER: Duration = Duration::from_millis(200);
+
+/// At most this many profiles wait; one more writes them all at once.
+const MAX_WAITING: usize = 1024;
+
 type Flight = Arc<OnceCell<Option<CachedProfile>>>;
+
+/// Recorded profiles not yet written, newest per member; `scheduled`: a write is on its way.
+#[derive(Default)]
+struct Waiting {
+    entries: HashMap<String, CachedProfile>,
+    scheduled: bool,
+}
+
+/// What the delayed write needs: the store and the waiting entries (the cache itself is not shared).
+#[derive(Clone)]
+struct Writer {
+    store: Store,
+    waiting: Arc<Mutex<Waiting>>,
+    /// Held while a batch is taken and written, so batches land in the order they were taken.
+    writing: Arc<Mutex<()>>,
+}
+
+impl Writer {
+    /// Writes what waits: each entry unless its stored one is the same and younger than
+    /// [`UNCHANGED_REWRITE_MS`] (Slack sends a `user_change` for fields not kept here, and
+    /// `user_profile_changed` beside it). The first error is returned; the rest of the batch is
+    /// still tried.
+    fn write_waiting(&self) -> anyhow::Result<()> {
+        let _order = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let batch = {
+            let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            w.scheduled = false;
+            std::mem::take(&mut w.entries)
+        };
+        let mut first_error = None;
+        for (member, entry) in batch {
+            if let Err(e) = self.write(&member, entry) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn write(&self, member: &str, mut entry: CachedProfile) -> anyhow::Result<()> {
+        let seen_ms = entry.fetched_ms;
+        if let Some(old) = self.store.avatars.get(member)?.filter(|old| seen_ms.saturating_sub(old.fetched_ms) < UNCHANGED_REWRITE_MS) {
+            entry.fetched_ms = old.fetched_ms;
+            if entry == old {
+                return Ok(());
+            }
+            entry.fetched_ms = seen_ms;
+        }
+        self.store.avatars.insert(member, &entry)
+    }
+
+    /// The delayed write: a refused one goes to the store's health monitor, as a refused write
+    /// of an envelope's handling would (it stops the acks until the store is writable).
+    async fn write_later(self) {
+        tokio::time::sleep(WRITE_AFTER).await;
+        if let Err(e) = self.write_waiting() {
+            if crate::store::health::is_store_error(&e) {
+                self.store.health().report_failure(&format!("{e:#}"));
+            } else {
+                tracing::warn!(error = %format!("{e:#}"), "avatar cache write failed");
+            }
+        }
+    }
+}
 
 pub struct ProfileCache {
     store: Store,
+    writer: Writer,
     inflight: Mutex<HashMap<String, Flight>>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -33,42 +110,59 @@ pub struct ProfileCache {
 
 impl ProfileCache {
     pub fn new(store: Store) -> ProfileCache {
-        ProfileCache { store, inflight: Mutex::default(), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        let writer = Writer { store: store.clone(), waiting: Arc::default(), writing: Arc::default() };
+        ProfileCache { store, writer, inflight: Mutex::default(), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
-    /// Records what an event showed of a member's profile. The same profile seen again within
-    /// [`UNCHANGED_REWRITE_MS`] of the entry's time is not written again (Slack sends a
-    /// `user_change` for fields not kept here, and `user_profile_changed` beside it).
+    /// Records what an event showed of a member's profile (written a moment later, see the
+    /// module's notes). The same profile seen again within [`UNCHANGED_REWRITE_MS`] of the
+    /// entry's time is not written again.
     pub fn update_from_profile(&self, member: &str, p: &UserProfile) {
         if let Err(e) = self.record(member, p) {
             tracing::warn!(error = %e, "avatar cache write failed");
         }
     }
 
-    /// [`ProfileCache::update_from_profile`], returning the store's error instead of logging it.
+    /// [`ProfileCache::update_from_profile`], returning the store's error instead of logging it
+    /// (of this write, or of an earlier batch's written now).
     pub fn record(&self, member: &str, p: &UserProfile) -> anyhow::Result<()> {
-        let mut entry = CachedProfile {
+        let entry = CachedProfile {
             display_name: p.display_name.clone().unwrap_or_default(),
             real_name: p.real_name.clone().unwrap_or_default(),
             image_url: p.best_image().map(str::to_string),
             status_emoji: p.status_emoji.clone().filter(|s| !s.is_empty()),
             status_text: p.status_text.clone().filter(|s| !s.is_empty()),
             status_expires_ms: p.status_expires_at_ms(),
-            fetched_ms: 0,
+            fetched_ms: now_ms(),
         };
-        let now = now_ms();
-        if let Some(old) = self.peek(member).filter(|old| now.saturating_sub(old.fetched_ms) < UNCHANGED_REWRITE_MS) {
-            entry.fetched_ms = old.fetched_ms;
-            if entry == old {
-                return Ok(());
-            }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.write_waiting()?;
+            return self.writer.write(member, entry);
+        };
+        let (schedule, full) = {
+            let mut w = self.writer.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            w.entries.insert(member.to_string(), entry);
+            (!std::mem::replace(&mut w.scheduled, true), w.entries.len() >= MAX_WAITING)
+        };
+        if full {
+            return self.write_waiting();
         }
-        entry.fetched_ms = now;
-        self.store.avatars.insert(member, &entry)
+        if schedule {
+            runtime.spawn(self.writer.clone().write_later());
+        }
+        Ok(())
+    }
+
+    /// Writes the recorded profiles still waiting (before every read, and at shutdown).
+    pub fn write_waiting(&self) -> anyhow::Result<()> {
+        self.writer.write_waiting()
     }
 
     /// The cached profile, without calling Slack.
     pub fn peek(&self, member: &str) -> Option<CachedProfile> {
+        if let Err(e) = self.write_waiting() {
+            tracing::warn!(error = %e, "avatar cache write failed");
+        }
         self.store.avatars.get(member).ok().flatten()
     }
 
@@ -116,6 +210,7 @@ impl ProfileCache {
     }
 
     pub fn purge(&self, member: &str) -> bool {
+        let _ = self.write_waiting();
         matches!(self.store.avatars.remove(member), Ok(Some(_)))
     }
 
@@ -128,10 +223,12 @@ impl ProfileCache {
     }
 
     pub fn len(&self) -> usize {
+        let _ = self.write_waiting();
         self.store.avatars.len()
     }
 
     pub fn is_empty(&self) -> bool {
+        let _ = self.write_waiting();
         self.store.avatars.is_empty()
     }
 }
@@ -222,6 +319,29 @@ mod tests {
         store.avatars.insert("U1", &CachedProfile { fetched_ms: now_ms() - UNCHANGED_REWRITE_MS - 1, ..changed.clone() }).unwrap();
         cache.update_from_profile("U1", &away);
         assert!(now_ms() - cache.peek("U1").unwrap().fetched_ms < 60_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn recorded_profiles_are_written_together_a_moment_later_and_read_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let cache = ProfileCache::new(store.clone());
+        for (id, name) in [("U1", "Ada"), ("U2", "Grace")] {
+            cache.record(id, &UserProfile { display_name: Some(name.into()), ..Default::default() }).unwrap();
+        }
+        assert!(store.avatars.get("U1").unwrap().is_none(), "written at once");
+        tokio::time::sleep(WRITE_AFTER + Duration::from_millis(1)).await;
+        assert_eq!(store.avatars.get("U1").unwrap().map(|p| p.display_name).as_deref(), Some("Ada"));
+        assert_eq!(store.avatars.get("U2").unwrap().map(|p| p.display_name).as_deref(), Some("Grace"));
+        // A read does not wait for the batch: it writes what waits first.
+        cache.record("U3", &UserProfile { display_name: Some("Hedy".into()), ..Default::default() }).unwrap();
+        assert_eq!(cache.peek("U3").map(|p| p.display_name).as_deref(), Some("Hedy"));
+        assert_eq!(cache.len(), 3);
+        // The newest of two recorded before the batch is the one kept.
+        cache.record("U1", &UserProfile { display_name: Some("Ada L".into()), ..Default::default() }).unwrap();
+        cache.record("U1", &UserProfile { display_name: Some("Ada Lovelace".into()), ..Default::default() }).unwrap();
+        tokio::time::sleep(WRITE_AFTER + Duration::from_millis(1)).await;
+        assert_eq!(store.avatars.get("U1").unwrap().map(|p| p.display_name).as_deref(), Some("Ada Lovelace"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
