@@ -99,10 +99,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let _ = tokens.await;
     let _ = expiry.await;
     let _ = store_health.await;
-    // The profiles recorded in the last moment, still waiting for their batch write.
-    if let Err(e) = ctx.avatars.write_waiting() {
-        tracing::warn!(error = %format!("{e:#}"), "avatar cache write failed");
-    }
+    ctx.avatars.write_waiting_at_stop();
     if let Some(reason) = ctx.store.health().restart_reason() {
         // Already said in the log, once; the flush is a last try and expected to fail.
         let _ = ctx.store.flush().await;

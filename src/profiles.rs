@@ -158,6 +158,13 @@ impl ProfileCache {
         self.writer.write_waiting()
     }
 
+    /// At shutdown, before the last flush: the profiles recorded in the last moment.
+    pub fn write_waiting_at_stop(&self) {
+        if let Err(e) = self.write_waiting() {
+            tracing::warn!(error = %format!("{e:#}"), "avatar cache write failed");
+        }
+    }
+
     /// The cached profile, without calling Slack.
     pub fn peek(&self, member: &str) -> Option<CachedProfile> {
         if let Err(e) = self.write_waiting() {
