@@ -88,19 +88,20 @@ pub enum JobsCmd {
 }
 
 /// glibc's malloc, set for a long-running process that allocates and frees small objects all
-/// the time (every event, every database write): the heap grows in 4 MiB steps and keeps up to
-/// 16 MiB of freed memory at its top, instead of moving its end by system calls (and page
-/// faults) again and again; blocks of 4 MiB and more come from the system. About a tenth of the
-/// CPU of an event (BENCHMARKS.md, "Cost per event"). Other C libraries: nothing to set.
+/// the time (every event, every database write): the heap grows in 1 MiB steps and keeps up to
+/// 8 MiB of freed memory at its top, instead of moving its end by system calls (and page
+/// faults) again and again. Blocks from 128 KiB up still come from the system, and go back to
+/// it when freed (setting these fixes that threshold at glibc's default, which otherwise rises
+/// to the largest block freed: a zeroed database buffer from the heap is resident at once).
+/// BENCHMARKS.md, "Cost per event". Other C libraries: nothing to set.
 #[allow(unsafe_code)] // libc::mallopt, below
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes glibc's malloc parameters; it is called before the runtime's
     // threads start, and a refused setting (return 0) leaves glibc's default.
     unsafe {
-        libc::mallopt(libc::M_TOP_PAD, 4 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 << 20);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+        libc::mallopt(libc::M_TOP_PAD, 1 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 8 << 20);
     }
 }
 
