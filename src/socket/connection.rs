@@ -1,7 +1,8 @@
 //! One Socket Mode websocket: read frames, hand envelopes on, write acks.
 //!
-//! Each envelope is polled once where it is read and, unless that decided it, handled on in its
-//! own task so a slow decision never blocks reading; its ack goes out through the writer as soon as the handler returns.
+//! Each envelope is polled once where it is read and, unless that decided it, handled on in
+//! its own task so a slow decision never blocks reading; its ack goes out through the writer
+//! as soon as the handler returns.
 //! Liveness: a ping every few seconds, and the connection is declared dead when
 //! nothing (pong or frame) has arrived for [`DEAD_AFTER`]. When retired (a
 //! replacement is up, or shutdown) it keeps handling what arrives until its
