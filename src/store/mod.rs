@@ -415,9 +415,7 @@ impl Store {
     }
 
     pub fn has_presets(&self, member: &str) -> anyhow::Result<bool> {
-        // One lookup (no iterator): the first key after the prefix, if it still has the prefix.
-        let prefix = member_prefix(member);
-        Ok(self.presets.raw().get_gt(&prefix)?.is_some_and(|(k, _)| k.starts_with(&prefix)))
+        Ok(self.presets.raw().scan_prefix(member_prefix(member)).next().transpose()?.is_some())
     }
 
     pub fn put_preset(&self, p: &Preset) -> anyhow::Result<()> {
